@@ -1,0 +1,1 @@
+"""Kentongan command centre: intake, incidents, responders, fan-out, fleet health."""

@@ -1,0 +1,1 @@
+"""Kentongan gateway daemon for the Raspberry Pi at a pos kamling."""

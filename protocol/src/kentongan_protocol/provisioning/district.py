@@ -1,0 +1,179 @@
+"""Model of the district file (firmware_configs/district.yaml)."""
+
+from __future__ import annotations
+
+from datetime import time
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from kentongan_protocol.ids import Id, Latitude, Longitude
+
+KemendagriDistrict = Annotated[str, Field(pattern=r"^\d{2}\.\d{2}$")]
+KemendagriKecamatan = Annotated[str, Field(pattern=r"^\d{2}\.\d{2}\.\d{2}$")]
+KemendagriKampung = Annotated[str, Field(pattern=r"^\d{2}\.\d{2}\.\d{2}\.\d{4}$")]
+Label = Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class Strict(BaseModel):
+    """Provisioning models: unknown keys are mistakes, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Point(Strict):
+    lat: Latitude
+    lon: Longitude
+
+
+class Bounds(Strict):
+    """The district's bounding box; every post and kampung must lie inside it."""
+
+    south: Latitude
+    north: Latitude
+    west: Longitude
+    east: Longitude
+
+    def contains(self, p: Point) -> bool:
+        return self.south <= p.lat <= self.north and self.west <= p.lon <= self.east
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bounds:
+        if self.south >= self.north or self.west >= self.east:
+            msg = "bounds need south < north and west < east"
+            raise ValueError(msg)
+        return self
+
+
+class DistrictInfo(Strict):
+    id: Id
+    name: Label
+    kemendagri_code: KemendagriDistrict
+    timezone: Literal["Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"] = "Asia/Jakarta"
+    bounds: Bounds
+
+
+class Kampung(Strict):
+    id: Id
+    name: Label
+    code: KemendagriKampung
+    location: Point
+
+
+class Kecamatan(Strict):
+    id: Id
+    name: Label
+    code: KemendagriKecamatan
+    kampung: Annotated[list[Kampung], Field(min_length=1)]
+
+
+class SirenPattern(Strict):
+    """A kentongan rhythm: groups of strikes separated by pauses; 0 strikes means continuous
+    (titir)."""
+
+    description: Annotated[str, Field(max_length=200)]
+    strikes: Annotated[int, Field(ge=0, le=12)]
+    strike_ms: Annotated[int, Field(ge=50, le=2000)] = 250
+    gap_ms: Annotated[int, Field(ge=50, le=2000)] = 250
+    group_pause_ms: Annotated[int, Field(ge=0, le=10_000)] = 1500
+
+
+CapCategory = Literal[
+    "Geo",
+    "Met",
+    "Safety",
+    "Security",
+    "Rescue",
+    "Fire",
+    "Health",
+    "Env",
+    "Transport",
+    "Infra",
+    "CBRNE",
+    "Other",
+]
+CapSeverity = Literal["Extreme", "Severe", "Moderate", "Minor", "Unknown"]
+CapUrgency = Literal["Immediate", "Expected", "Future", "Past", "Unknown"]
+
+
+class IncidentType(Strict):
+    label: Label
+    label_en: Label
+    pattern: Id
+    cap_category: CapCategory
+    severity: CapSeverity
+    urgency: CapUrgency = "Immediate"
+    max_siren_s: Annotated[int, Field(ge=5, le=1800)] = 180
+    fanout_radius_m: Annotated[int, Field(ge=0, le=20_000)] = 1000
+
+
+ChannelType = Literal["whatsapp", "sms", "sms_modem", "telegram", "email", "webhook"]
+
+
+class Channel(Strict):
+    type: ChannelType
+    to: Annotated[str, Field(min_length=3, max_length=200)]
+    format: Literal["json", "cap"] | None = None
+    secret_env: Annotated[str, Field(pattern=r"^KENTONGAN_[A-Z0-9_]+$")] | None = None
+
+
+Weekday = Literal["sen", "sel", "rab", "kam", "jum", "sab", "min"]
+
+
+class Shift(Strict):
+    """An on-call shift in the district's local time (WIB for Lampung)."""
+
+    days: Annotated[list[Weekday], Field(min_length=1, max_length=7)]
+    start: time
+    end: time
+
+
+class Person(Strict):
+    id: Id
+    name: Label
+    role: Annotated[str, Field(max_length=80)] = ""
+    channels: Annotated[list[Channel], Field(min_length=1)]
+    shifts: list[Shift] = []
+
+
+AgencyKind = Literal[
+    "police", "satpol_pp", "fire", "ambulance", "disaster", "ketua_rt", "command_centre"
+]
+
+
+class Agency(Strict):
+    id: Id
+    kind: AgencyKind
+    name: Label
+    tier: Literal["kampung", "kecamatan", "kabupaten"]
+    kecamatan: list[Id] = []
+    kampung: list[Id] = []
+    people: Annotated[list[Person], Field(min_length=1)]
+    fallback: Id
+
+
+class RoutingRule(Strict):
+    incident_types: Annotated[list[Id], Field(min_length=1)]
+    agency_kinds: Annotated[list[AgencyKind], Field(min_length=1)]
+
+
+class Escalation(Strict):
+    ack_timeout_s: Annotated[int, Field(ge=30, le=3600)] = 180
+    max_rounds: Annotated[int, Field(ge=1, le=10)] = 3
+    command_centre: Id
+
+
+class District(Strict):
+    """Everything a district shares: its places, rhythms, responders and rules."""
+
+    district: DistrictInfo
+    cancel_window_s: Annotated[int, Field(ge=5, le=300)] = 30
+    kecamatan: Annotated[list[Kecamatan], Field(min_length=1)]
+    siren_patterns: dict[Id, SirenPattern]
+    incident_types: dict[Id, IncidentType]
+    agencies: list[Agency]
+    routing: list[RoutingRule]
+    escalation: Escalation
+
+    def kampung_by_id(self) -> dict[str, tuple[Kecamatan, Kampung]]:
+        return {k.id: (kc, k) for kc in self.kecamatan for k in kc.kampung}
