@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from kentongan_protocol.errors import PayloadError
 from kentongan_protocol.payloads import (
@@ -137,7 +137,6 @@ def test_other_payloads_validate() -> None:
     assert decode(Broadcast, b.encode()) == b
 
 
-@settings(suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(st.binary(max_size=2000))
 def test_arbitrary_bytes_never_crash(raw: bytes) -> None:
     for model in (Event, EventAck, Telemetry, Command, CommandAck, Broadcast, GatewayState):

@@ -8,11 +8,18 @@ from pathlib import Path
 from typing import Protocol
 
 import pytest
+from hypothesis import HealthCheck, settings
 from kentongan_protocol.provisioning.broker_process import MosquittoProcess, mosquitto_binary
 from kentongan_protocol.provisioning.secretstore import SecretStore
 from kentongan_protocol.provisioning.tree import Provisioning, load_tree
 
 from kentongan_testkit.mqtt import MqttTestClient
+
+# The machine is shared and noisy: time-based health checks and deadlines would flake.
+settings.register_profile(
+    "kentongan", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=100
+)
+settings.load_profile("kentongan")
 
 REPO = Path(__file__).resolve().parents[4]
 SAMPLE_CONFIG = REPO / "firmware_configs"
