@@ -1,0 +1,1 @@
+"""Storage adapter: the only package of ours that imports SQLAlchemy."""

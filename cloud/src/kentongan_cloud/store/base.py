@@ -1,0 +1,38 @@
+"""Shared SQLAlchemy metadata and engine creation for SQLite (embedded) and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+# Stable constraint names so migrations and error messages can name them.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+def make_engine(url: str, **kw: Any) -> AsyncEngine:
+    """An async engine; SQLite gets WAL and a busy timeout so workers do not trip each other."""
+    engine = create_async_engine(url, **kw)
+    if engine.dialect.name == "sqlite":
+        sync: Engine = engine.sync_engine
+        event.listen(sync, "connect", _sqlite_pragmas)
+    return engine
