@@ -79,3 +79,94 @@ def test_district_mistakes_are_located(tmp_path: Path) -> None:
     assert problem.key.endswith(".pattern")
     assert text.splitlines()[problem.line - 1].strip() == "pattern: ketuk-3"
     assert "unknown siren pattern 'ketuk-99'" in problem.message
+
+
+@pytest.mark.parametrize(
+    ("search", "replace", "key_end", "message"),
+    [
+        (
+            '{type: whatsapp, to: "+6281200000001"}',
+            '{type: whatsapp, to: "0812-000"}',
+            "channels.0",
+            "phone number in international form",
+        ),
+        ('to: "https://psc119.', 'to: "http://psc119.', "channels.0", "an https:// URL"),
+        (
+            "format: json, secret_env: KENTONGAN_WEBHOOK_PSC119",
+            "format: json",
+            "channels.0",
+            "needs format (json or cap) and secret_env",
+        ),
+        (
+            'start: "07:00", end: "19:00"',
+            'start: "07:00", end: "07:00"',
+            "shifts.0",
+            "start and end are equal",
+        ),
+        (
+            "kecamatan: [gunung-sugih]\n    people:",
+            "kecamatan: []\n    people:",
+            "agencies.0",
+            "lists its kecamatan",
+        ),
+    ],
+)
+def test_district_rules(
+    search: str, replace: str, key_end: str, message: str, tmp_path: Path
+) -> None:
+    tree = tmp_path / "firmware_configs"
+    shutil.copytree(SAMPLE, tree)
+    district = tree / "district.yaml"
+    text = district.read_text()
+    assert search in text
+    district.write_text(text.replace(search, replace, 1))
+    with pytest.raises(ProvisioningError) as err:
+        load_tree(tree)
+    (problem,) = err.value.problems
+    assert problem.key.endswith(key_end), problem
+    assert message in problem.message
+    line = text.splitlines()[problem.line - 1]
+    assert search.splitlines()[0].split(",")[0].strip("{ ") in line or key_end in problem.key
+
+
+def test_bundle_for_a_gateway(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gid = load_tree(SAMPLE).active_gateways()[0].gateway_id
+    out = tmp_path / "bundle"
+    secrets = tmp_path / "secrets"
+    assert (
+        provision(
+            [
+                "bundle",
+                gid,
+                "--config",
+                str(SAMPLE),
+                "--out",
+                str(out),
+                "--secrets",
+                str(secrets),
+                "--ca",
+                str(tmp_path / "no-ca.crt"),
+            ]
+        )
+        == 0
+    )
+    names = {p.name for p in out.iterdir()}
+    assert names == {"gateway.yaml", "profile.yaml", "credentials", "kentongan-edge.service"}
+    assert (out / "credentials").stat().st_mode & 0o777 == 0o600
+    assert (out / "credentials").read_text().strip() == (
+        secrets / f"{gid}.password"
+    ).read_text().strip()
+    assert "RestartPreventExitStatus=78" in (out / "kentongan-edge.service").read_text()
+    assert "no CA certificate" in capsys.readouterr().err
+    profile = (out / "profile.yaml").read_text()
+    assert "titir" in profile
+    assert "+62" not in profile  # responders' contacts stay off the Pi
+
+
+def test_bundle_refuses_a_revoked_gateway(tmp_path: Path) -> None:
+    tree = tmp_path / "firmware_configs"
+    shutil.copytree(SAMPLE, tree)
+    gid = load_tree(tree).active_gateways()[0].gateway_id
+    common = ["--config", str(tree), "--secrets", str(tmp_path / "s")]
+    assert provision(["revoke", gid, "--out", str(tmp_path / "broker"), *common]) == 0
+    assert provision(["bundle", gid, "--out", str(tmp_path / "b"), *common]) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
 from typing import Annotated, Literal
 
@@ -110,11 +111,39 @@ class IncidentType(Strict):
 ChannelType = Literal["whatsapp", "sms", "sms_modem", "telegram", "email", "webhook"]
 
 
+_PHONE = re.compile(r"^\+62\d{8,13}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
 class Channel(Strict):
+    """One way to reach a person or a system; `to` is checked against the channel type."""
+
     type: ChannelType
     to: Annotated[str, Field(min_length=3, max_length=200)]
     format: Literal["json", "cap"] | None = None
     secret_env: Annotated[str, Field(pattern=r"^KENTONGAN_[A-Z0-9_]+$")] | None = None
+
+    @model_validator(mode="after")
+    def _address_fits_type(self) -> Channel:
+        problem = None
+        if self.type in ("whatsapp", "sms", "sms_modem") and not _PHONE.fullmatch(self.to):
+            problem = "a phone number in international form, e.g. +6281234567890"
+        elif self.type == "telegram" and not re.fullmatch(r"^-?\d{5,16}$", self.to):
+            problem = "a numeric Telegram chat id"
+        elif self.type == "email" and not _EMAIL.fullmatch(self.to):
+            problem = "an e-mail address"
+        elif self.type == "webhook" and not self.to.startswith("https://"):
+            problem = "an https:// URL"
+        if problem is not None:
+            msg = f"{self.type} needs {problem}, not {self.to!r}"
+            raise ValueError(msg)
+        if self.type == "webhook" and (self.format is None or self.secret_env is None):
+            msg = "a webhook needs format (json or cap) and secret_env (its HMAC key)"
+            raise ValueError(msg)
+        if self.type != "webhook" and (self.format is not None or self.secret_env is not None):
+            msg = "format and secret_env are for webhooks only"
+            raise ValueError(msg)
+        return self
 
 
 Weekday = Literal["sen", "sel", "rab", "kam", "jum", "sab", "min"]
@@ -125,7 +154,14 @@ class Shift(Strict):
 
     days: Annotated[list[Weekday], Field(min_length=1, max_length=7)]
     start: time
-    end: time
+    end: time  # earlier than start: the shift runs past midnight
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Shift:
+        if self.start == self.end:
+            msg = "start and end are equal; for a 24-hour shift use 00:00 to 23:59"
+            raise ValueError(msg)
+        return self
 
 
 class Person(Strict):
@@ -150,6 +186,16 @@ class Agency(Strict):
     kampung: list[Id] = []
     people: Annotated[list[Person], Field(min_length=1)]
     fallback: Id
+
+    @model_validator(mode="after")
+    def _area_fits_tier(self) -> Agency:
+        if self.tier == "kampung" and not self.kampung:
+            msg = "a kampung-tier agency lists its kampung"
+            raise ValueError(msg)
+        if self.tier == "kecamatan" and not self.kecamatan:
+            msg = "a kecamatan-tier agency lists its kecamatan"
+            raise ValueError(msg)
+        return self
 
 
 class RoutingRule(Strict):

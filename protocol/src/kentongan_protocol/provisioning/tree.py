@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,16 @@ DISTRICT_FILE = "district.yaml"
 GATEWAYS_DIR = "gateways"
 REVOKED_FILE = "revoked.yaml"
 REQUIRED_PATTERNS = ("titir", "aman")
+# A post lies in its kampung; kampung in Lampung Tengah span a few km at most.
+MAX_POST_KM_FROM_KAMPUNG = 8.0
+
+
+def distance_m(a: Point, b: Point) -> float:
+    """Great-circle distance in metres (haversine)."""
+    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
+    dlat, dlon = lat2 - lat1, math.radians(b.lon - a.lon)
+    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
+    return 2 * 6_371_000 * math.asin(math.sqrt(h))
 
 
 class Revocation(Strict):
@@ -119,6 +130,36 @@ def check_district(d: District, doc: YamlDoc) -> list[Problem]:
 
 def _check_rules(d: District, doc: YamlDoc) -> list[Problem]:
     out: list[Problem] = []
+    routed = {t for rule in d.routing for t in rule.incident_types}
+    for type_id in d.incident_types:
+        if type_id not in routed:
+            out.append(
+                doc.problem(
+                    ("incident_types", type_id),
+                    f"incident type {type_id!r} is not routed to any agency",
+                )
+            )
+    kinds = {a.kind for a in d.agencies}
+    for i, rule in enumerate(d.routing):
+        for j, kind in enumerate(rule.agency_kinds):
+            if kind not in kinds:
+                out.append(
+                    doc.problem(
+                        ("routing", i, "agency_kinds", j), f"no agency of kind {kind!r} is defined"
+                    )
+                )
+    people: dict[str, KeyPath] = {}
+    for i, a in enumerate(d.agencies):
+        for j, person in enumerate(a.people):
+            path: KeyPath = ("agencies", i, "people", j, "id")
+            if person.id in people:
+                out.append(
+                    doc.problem(
+                        path,
+                        f"person id {person.id!r} is already used by {dotted(people[person.id])}",
+                    )
+                )
+            people.setdefault(person.id, path)
     for i, rule in enumerate(d.routing):
         for j, t in enumerate(rule.incident_types):
             if t not in d.incident_types:
@@ -184,6 +225,17 @@ def check_gateway(g: Gateway, gf_path: Path, doc: YamlDoc, d: District) -> list[
         out.append(doc.problem(("kampung",), f"unknown kampung {g.kampung!r}"))
     if not d.district.bounds.contains(g.location):
         out.append(doc.problem(("location",), _outside(g.location)))
+    elif g.kampung in d.kampung_by_id():
+        centre = d.kampung_by_id()[g.kampung][1].location
+        km = distance_m(centre, g.location) / 1000
+        if km > MAX_POST_KM_FROM_KAMPUNG:
+            out.append(
+                doc.problem(
+                    ("location",),
+                    f"the post is {km:.1f} km from the centre of "
+                    f"kampung {g.kampung!r}; check the coordinates",
+                )
+            )
     out += _check_pins(g, doc)
     names: dict[str, KeyPath] = {}
     for path, name in g.input_names():
