@@ -1,0 +1,1 @@
+"""Grafana: incident annotations (grafana-client) and the command-centre dashboards."""
