@@ -236,11 +236,30 @@ class FakeTelegram(FakeProvider):
 
     name = "telegram"
 
+    def __init__(self) -> None:
+        self.throttled: deque[int] = deque()
+        super().__init__()
+
+    def throttle(self, times: int, retry_after: int) -> None:
+        """Answer the next requests with flood control (429 and parameters.retry_after)."""
+        self.throttled.extend([retry_after] * times)
+
     def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         if path != f"/bot{TG_TOKEN}/sendMessage":
             return _error(
                 401 if "sendMessage" in path else 404,
                 {"ok": False, "error_code": 401, "description": "Unauthorized"},
+            )
+        if self.throttled:
+            wait = self.throttled.popleft()
+            return _error(
+                429,
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {wait}",
+                    "parameters": {"retry_after": wait},
+                },
             )
         doc = json.loads(body)
         chat_id, text = str(doc.get("chat_id", "")), doc.get("text", "")

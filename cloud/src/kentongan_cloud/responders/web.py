@@ -99,7 +99,13 @@ def make_router(desk: AckDesk, settings: ResponderSettings) -> APIRouter:
         )
         response = _page(word, body)
         response.set_cookie(
-            DEVICE_COOKIE, device, max_age=365 * 86400, httponly=True, samesite="lax", path="/t"
+            DEVICE_COOKIE,
+            device,
+            max_age=365 * 86400,
+            httponly=True,
+            samesite="lax",
+            path="/t",
+            secure=settings.public_url.startswith("https://"),
         )
         return response
 

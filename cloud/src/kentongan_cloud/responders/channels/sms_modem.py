@@ -19,7 +19,7 @@ from kentongan_protocol.provisioning.district import Channel, ChannelType
 
 from kentongan_cloud.responders.channels.sms_http import e164
 from kentongan_cloud.responders.errors import TransientChannelError
-from kentongan_cloud.responders.messages import sms_parts, sms_text
+from kentongan_cloud.responders.messages import gsm7, sms_parts, sms_text
 from kentongan_cloud.responders.models import AlertContent, SendReceipt
 from kentongan_cloud.responders.settings import ModemSettings
 
@@ -136,6 +136,10 @@ class ModemSmsChannel:
             message_id=",".join(refs),
             response=f"+CMGS: {', '.join(refs)} ({len(parts)} SMS)",
         )
+
+    async def reply(self, number: str, text: str) -> None:
+        """A one-part answer to an SMS that came in."""
+        await asyncio.to_thread(self.modem.send_sms, e164(number), sms_parts(gsm7(text), 1))
 
     async def read_replies(self) -> list[InboundSms]:
         return await asyncio.to_thread(self.modem.read_unread)
