@@ -3,6 +3,7 @@ sample district wired to them, and a manual clock."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -33,7 +34,10 @@ from .fakes import (
 )
 from .support import MONDAY_NIGHT
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+# PostgreSQL 15 on this machine (trust auth); another server can be named here.
+PG_ADMIN = os.environ.get(
+    "KENTONGAN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 ACK_SECRET = "k" * 16 + secrets.token_hex(16)
 WEBHOOK_SECRETS = {
     "KENTONGAN_WEBHOOK_PSC119": "psc119-" + "s" * 32,
@@ -58,7 +62,7 @@ def pg_database() -> Iterator[str]:
     name = f"kentongan_test_{secrets.token_hex(6)}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    yield PG_ADMIN.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0] + f"/{name}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -61,6 +61,7 @@ class FakeProvider:
         self.script = Script()
         self.release = threading.Event()
         self._lock = threading.Lock()
+        self.changed = threading.Condition()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -80,7 +81,9 @@ class FakeProvider:
                 if step and step[0] == "status":
                     self._send(int(step[1]), json.dumps({"error": "scripted failure"}).encode())
                     return
-                status, answer = owner.handle(self.path, dict(self.headers.items()), body)
+                with owner.changed:
+                    status, answer = owner.handle(self.path, dict(self.headers.items()), body)
+                    owner.changed.notify_all()
                 self._send(status, answer)
 
             def _send(self, status: int, answer: bytes) -> None:
@@ -104,6 +107,11 @@ class FakeProvider:
 
     def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         raise NotImplementedError
+
+    def wait_for(self, count: int, timeout_s: float) -> bool:
+        """Block until `count` messages were accepted (or the bound runs out)."""
+        with self.changed:
+            return self.changed.wait_for(lambda: len(self.received) >= count, timeout_s)
 
     def to(self, address: str) -> list[Received]:
         return [r for r in self.received if r.to == address]

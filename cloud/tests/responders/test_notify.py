@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import xml.etree.ElementTree as ET
 from datetime import timedelta
 
@@ -143,3 +144,48 @@ async def test_a_cancellation_drops_alerts_not_yet_sent(
     await responders.worker.run_until_idle()
     texts = [r.text.splitlines()[0] for r in providers.whatsapp.to("+6281200000002")]
     assert texts == ["KENTONGAN - PENCURIAN / MALING DIBATALKAN"]
+
+
+async def test_backlog_panics_say_how_old_they_are(
+    responders: Responders, district: Provisioning, providers: Providers, clock: ManualClock
+) -> None:
+    clock.advance(2 * 3600 + 15 * 60)  # the post was offline; the backlog drains at 23:15
+    n = notice(
+        district,
+        reason="historical",
+        historical=True,
+        first_occurred_at=MONDAY_NIGHT,
+        opened_at=clock.now(),
+    )
+    await responders.notifier.notify(n, "n-1")
+    await responders.worker.run_until_idle()
+    text = providers.whatsapp.to("+6281200000002")[0].text
+    assert "Sejak: 06/05 21:00 WIB (2 jam 15 menit lalu)" in text
+    assert "Laporan terlambat: pos sempat offline" in text
+
+
+async def test_the_core_escalating_pages_the_command_centre_at_once(
+    responders: Responders, district: Provisioning, providers: Providers
+) -> None:
+    await responders.notifier.notify(notice(district), "n-1")
+    await responders.notifier.notify(notice(district, reason="escalated"), "n-2")
+    await responders.worker.run_until_idle()
+    (msg,) = providers.telegram.to("100000036")  # the night operator of the command centre
+    assert msg.text.startswith("KENTONGAN - ESKALASI PENCURIAN / MALING")
+
+
+async def test_the_running_worker_sends_as_soon_as_a_notice_is_queued(
+    responders: Responders, district: Provisioning, providers: Providers
+) -> None:
+    stop = asyncio.Event()
+    runner = asyncio.create_task(responders.run(stop, poll_s=60))
+    try:
+        await responders.notifier.notify(notice(district), "n-1")
+        # a bound, not a measurement: the notifier wakes the worker at once
+        assert await asyncio.to_thread(providers.whatsapp.wait_for, 3, 30)
+        assert await asyncio.to_thread(providers.hooks.wait_for, 1, 30)
+    finally:
+        stop.set()
+        responders.worker.wake.set()
+        await runner
+    assert len(providers.hooks.received) == 1
