@@ -59,7 +59,7 @@ def anyio_backend() -> str:
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A throw-away PostgreSQL database for this test session, dropped at the end."""
-    name = f"kentongan_test_{secrets.token_hex(6)}"
+    name = f"kentongan_responders_test_{secrets.token_hex(6)}"
     with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     yield PG_ADMIN.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0] + f"/{name}"
