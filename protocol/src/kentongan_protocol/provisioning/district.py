@@ -112,6 +112,10 @@ ChannelType = Literal["whatsapp", "sms", "sms_modem", "telegram", "email", "webh
 
 
 _PHONE = re.compile(r"^\+62\d{8,13}$")
+# A modem dials national numbers too.
+_MODEM_PHONE = re.compile(r"^(\+62|0)\d{8,13}$")
+# Plain http only to a receiver on the same machine (a local relay, tests).
+_LOOPBACK = ("http://127.0.0.1:", "http://127.0.0.1/", "http://localhost:", "http://localhost/")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -126,13 +130,15 @@ class Channel(Strict):
     @model_validator(mode="after")
     def _address_fits_type(self) -> Channel:
         problem = None
-        if self.type in ("whatsapp", "sms", "sms_modem") and not _PHONE.fullmatch(self.to):
+        if self.type in ("whatsapp", "sms") and not _PHONE.fullmatch(self.to):
             problem = "a phone number in international form, e.g. +6281234567890"
+        elif self.type == "sms_modem" and not _MODEM_PHONE.fullmatch(self.to):
+            problem = "a phone number, e.g. +6281234567890 or 081234567890"
         elif self.type == "telegram" and not re.fullmatch(r"^-?\d{5,16}$", self.to):
             problem = "a numeric Telegram chat id"
         elif self.type == "email" and not _EMAIL.fullmatch(self.to):
             problem = "an e-mail address"
-        elif self.type == "webhook" and not self.to.startswith("https://"):
+        elif self.type == "webhook" and not self.to.startswith(("https://", *_LOOPBACK)):
             problem = "an https:// URL"
         if problem is not None:
             msg = f"{self.type} needs {problem}, not {self.to!r}"
