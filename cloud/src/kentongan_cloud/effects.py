@@ -116,8 +116,12 @@ class Effects:
         """Withdraw a page still waiting out the cancel window; otherwise tell the update."""
         sent = False
         for first in ("opened", "historical", "confirmed"):
-            state = await tx.outbox.state_of(notice_key(inc.id, first))
-            if state == "pending" and await tx.outbox.void(notice_key(inc.id, first), now):
+            key = notice_key(inc.id, first)
+            if any(i.key == key for i in self.outbox):  # not even committed yet
+                self.outbox = [i for i in self.outbox if i.key != key]
+                continue
+            state = await tx.outbox.state_of(key)
+            if state == "pending" and await tx.outbox.void(key, now):
                 continue
             sent = sent or state in ("pending", "delivered")
         if sent:

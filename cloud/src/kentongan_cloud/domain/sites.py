@@ -50,6 +50,7 @@ class Directory:
     sites: dict[str, Site]
     revoked: dict[str, str]
     places: dict[str, Place]
+    revoked_sites: dict[str, Site] = field(default_factory=dict)
 
     @property
     def district_id(self) -> str:
@@ -108,9 +109,8 @@ def build_directory(prov: Provisioning) -> Directory:
                 k.id, k.name, k.code, kc.id, kc.name, k.location.lat, k.location.lon
             )
     sites: dict[str, Site] = {}
+    revoked_sites: dict[str, Site] = {}
     for gid, gf in prov.gateways.items():
-        if gid in prov.revoked:
-            continue
         g = gf.gateway
         inputs: dict[str, str | None] = {b.input: b.incident_type for b in g.panic_buttons}
         inputs |= {s.input: s.incident_type for s in g.sensors}
@@ -118,7 +118,7 @@ def build_directory(prov: Provisioning) -> Directory:
         for plain in (g.cancel_button, g.duty_button):
             if plain is not None:
                 inputs[plain.input] = None
-        sites[gid] = Site(
+        (revoked_sites if gid in prov.revoked else sites)[gid] = Site(
             gid,
             g.post_name,
             places[g.kampung],
@@ -129,4 +129,4 @@ def build_directory(prov: Provisioning) -> Directory:
             gf.config_hash,
         )
     revoked = {gid: r.reason for gid, r in prov.revoked.items()}
-    return Directory(d, sites, revoked, places)
+    return Directory(d, sites, revoked, places, revoked_sites)

@@ -111,7 +111,10 @@ class FleetRepo:
         """Make the registry match the provisioning files: add, update, revoke, retire."""
         known = {r[0] for r in await self.conn.execute(select(gateways.c.gateway_id))}
         files = set(every_id)
-        for gid, site in d.sites.items():
+        everyone = [(s, False) for s in d.sites.values()]
+        everyone += [(s, True) for s in d.revoked_sites.values()]
+        for site, revoked in everyone:
+            gid = site.gateway_id
             values = {
                 "post_name": site.post_name,
                 "kecamatan": site.place.kecamatan,
@@ -120,10 +123,12 @@ class FleetRepo:
                 "lon": site.lon,
                 "heartbeat_s": site.heartbeat_s,
                 "config_hash": site.config_hash,
-                "revoked": False,
-                "revoked_reason": None,
+                "revoked": revoked,
+                "revoked_reason": d.revoked.get(gid) if revoked else None,
                 "retired": False,
             }
+            if revoked:
+                values["online"] = False
             if gid in known:
                 await self.conn.execute(
                     update(gateways).where(gateways.c.gateway_id == gid).values(**values)
@@ -134,7 +139,7 @@ class FleetRepo:
                         gateway_id=gid, online=False, on_duty=False, alarms=[], version=0, **values
                     )
                 )
-        for gid in known - set(d.sites):
+        for gid in known - set(d.sites) - set(d.revoked_sites):
             await self.conn.execute(
                 update(gateways)
                 .where(gateways.c.gateway_id == gid)

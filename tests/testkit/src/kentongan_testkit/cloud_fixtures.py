@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from kentongan_cloud.clock import Clock
 from kentongan_cloud.settings import Settings
+from kentongan_protocol.provisioning.tree import Provisioning
 
 from kentongan_testkit.cloudharness import CloudHarness, Recorders
 
@@ -93,11 +94,12 @@ class CloudFactory:
         sweeper: bool = True,
         clock: Clock | None = None,
         recorders: Recorders | None = None,
+        provisioning: Provisioning | None = None,
         **overrides: Any,
     ) -> CloudHarness:
         h = CloudHarness(
             self.settings(mqtt=mqtt, **overrides),
-            self.request.getfixturevalue("provisioning"),
+            provisioning or self.request.getfixturevalue("provisioning"),
             clock=clock,
             sinks=recorders.sinks() if recorders else None,
             mqtt=mqtt,
