@@ -9,7 +9,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from kentongan_cloud.domain.incident import Incident
+from kentongan_cloud.errors import ConfigError
 from kentongan_protocol.payloads import EventAck
 from kentongan_protocol.provisioning.tree import load_tree
 from kentongan_protocol.topics import Suffix
@@ -207,3 +209,8 @@ def test_events_sent_while_the_cloud_is_down_arrive_in_group_commits(
     # Far fewer commits than events: the backlog was committed in batches.
     assert h2.runtime.intake.stats.largest_batch > 1
     assert h2.runtime.intake.stats.batches < 300
+
+
+def test_bad_broker_credentials_stop_the_cloud_with_a_clear_message(cloud: CloudFactory) -> None:
+    with pytest.raises(ConfigError, match="broker refused the connection: Not authorized"):
+        cloud.start(mqtt_overrides={"password": "wrong-password"})

@@ -269,3 +269,14 @@ def test_health_and_metrics(api: CloudHarness) -> None:
     text = api.api("GET", "/metrics").text
     assert "kentongan_events_total 1" in text
     assert "kentongan_incidents_open 1" in text
+
+
+def test_retention_erases_personal_fields_but_keeps_the_status(api: CloudHarness) -> None:
+    first = report(api, name="Bu Sri", phone="+62 812 0000 1111", description="asap tebal")
+    code = str(first["tracking_code"])
+    later = datetime(2100, 1, 1, tzinfo=UTC)
+    assert api.db(lambda tx: tx.incidents.erase_personal_data(later)) == 1
+    rep = api.db(lambda tx: tx.incidents.report(code))
+    assert rep is not None
+    assert (rep.name, rep.phone, rep.description) == (None, None, None)
+    assert api.api("GET", str(first["status_url"])).json()["state"] == "new"

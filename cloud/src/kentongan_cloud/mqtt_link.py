@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import threading
@@ -108,11 +109,14 @@ class MqttLink:
         self.client.loop_start()
 
     async def wait_connected(self, wait_s: float) -> None:
-        try:
-            await asyncio.wait_for(self.connected.wait(), wait_s)
-        except TimeoutError:
-            msg = self.fatal or f"no connection to {self.settings.host}:{self.settings.port}"
-            raise PublishError(msg) from None
+        """Wait for the first connection; give up at once when the broker refused us."""
+        deadline = self.loop.time() + wait_s
+        while not self.connected.is_set():
+            if self.fatal is not None or self.loop.time() > deadline:
+                msg = self.fatal or f"no connection to {self.settings.host}:{self.settings.port}"
+                raise PublishError(msg)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.connected.wait(), 0.1)
 
     def stop(self) -> None:
         self.client.disconnect()

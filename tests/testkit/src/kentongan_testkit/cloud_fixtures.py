@@ -67,7 +67,9 @@ class CloudFactory:
         self.tmp_path = tmp_path
         self.started: list[CloudHarness] = []
 
-    def settings(self, *, mqtt: bool = True, **overrides: Any) -> Settings:
+    def settings(
+        self, *, mqtt: bool = True, mqtt_overrides: dict[str, Any] | None = None, **overrides: Any
+    ) -> Settings:
         env: dict[str, Any] = {
             "config_dir": self.request.getfixturevalue("config_tree"),
             "data_dir": self.tmp_path / "cloud-data",
@@ -79,6 +81,7 @@ class CloudFactory:
             broker = self.request.getfixturevalue("broker")
             store = self.request.getfixturevalue("secrets_store")
             env["mqtt"] = {"port": broker.port, "password": store.get_or_create("cloud")}
+            env["mqtt"] |= mqtt_overrides or {}
         for key, value in overrides.items():
             if isinstance(value, dict) and isinstance(env.get(key), dict):
                 env[key] = env[key] | value
@@ -95,10 +98,11 @@ class CloudFactory:
         clock: Clock | None = None,
         recorders: Recorders | None = None,
         provisioning: Provisioning | None = None,
+        mqtt_overrides: dict[str, Any] | None = None,
         **overrides: Any,
     ) -> CloudHarness:
         h = CloudHarness(
-            self.settings(mqtt=mqtt, **overrides),
+            self.settings(mqtt=mqtt, mqtt_overrides=mqtt_overrides, **overrides),
             provisioning or self.request.getfixturevalue("provisioning"),
             clock=clock,
             sinks=recorders.sinks() if recorders else None,

@@ -124,7 +124,11 @@ class CloudHarness:
 
     def start(self) -> CloudHarness:
         self.thread.start()
-        self.call(self.runtime.start())
+        try:
+            self.call(self.runtime.start())
+        except BaseException:
+            self._stop_loop()
+            raise
         app = create_app(self.settings, runtime=self.runtime)
         self._client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://kentongan.test"
