@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kentongan_cloud.records import AreaAlarmRecord, CommandAckRecord, CommandRecord
 from kentongan_cloud.store.base import metadata
-from kentongan_cloud.store.types import UtcDateTime
+from kentongan_cloud.store.types import UtcDateTime, row_of
 
 commands = Table(
     "commands",
@@ -63,7 +62,7 @@ class CommandRepo:
 
     async def add(self, records: Sequence[CommandRecord]) -> None:
         if records:
-            await self.conn.execute(insert(commands), [asdict(r) for r in records])
+            await self.conn.execute(insert(commands), [row_of(r) for r in records])
 
     async def mark(self, command_id: str, outcome: str, now: datetime) -> None:
         await self.conn.execute(
@@ -79,7 +78,7 @@ class CommandRepo:
             stmt = postgresql.insert(command_acks).on_conflict_do_nothing()
         else:
             stmt = sqlite.insert(command_acks).on_conflict_do_nothing()
-        await self.conn.execute(stmt, [asdict(ack)])
+        await self.conn.execute(stmt, [row_of(ack)])
 
     async def for_alarm(self, alarm_id: str) -> list[CommandRecord]:
         rows = await self.conn.execute(
@@ -108,7 +107,7 @@ class CommandRepo:
         return [CommandAckRecord(**dict(r._mapping)) for r in rows]
 
     async def add_area_alarm(self, rec: AreaAlarmRecord) -> None:
-        await self.conn.execute(insert(area_alarms).values(**asdict(rec)))
+        await self.conn.execute(insert(area_alarms).values(**row_of(rec)))
 
     async def area_alarm(self, alarm_id: str) -> AreaAlarmRecord | None:
         row = (

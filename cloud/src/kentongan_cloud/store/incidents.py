@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, fields
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +28,7 @@ from kentongan_cloud.domain.incident import Activation, Incident
 from kentongan_cloud.errors import StaleWriteError
 from kentongan_cloud.records import AuditEntry, ReportRecord
 from kentongan_cloud.store.base import metadata
-from kentongan_cloud.store.types import UtcDateTime
+from kentongan_cloud.store.types import UtcDateTime, row_of
 
 incidents = Table(
     "incidents",
@@ -207,7 +207,7 @@ class IncidentRepo:
 
     async def audit(self, entries: Sequence[AuditEntry]) -> None:
         if entries:
-            await self.conn.execute(insert(incident_audit), [asdict(e) for e in entries])
+            await self.conn.execute(insert(incident_audit), [row_of(e) for e in entries])
 
     async def audit_of(self, incident_id: str) -> list[AuditEntry]:
         rows = await self.conn.execute(
@@ -218,7 +218,7 @@ class IncidentRepo:
         return [AuditEntry(r.incident_id, r.at, r.actor, r.action, r.detail) for r in rows]
 
     async def add_report(self, rep: ReportRecord) -> None:
-        await self.conn.execute(insert(reports).values(**asdict(rep)))
+        await self.conn.execute(insert(reports).values(**row_of(rep)))
 
     async def report(self, tracking_code: str) -> ReportRecord | None:
         row = (

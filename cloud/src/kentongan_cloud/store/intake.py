@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy import (
@@ -26,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kentongan_cloud.records import EventRecord, SessionSeq
 from kentongan_cloud.store.base import metadata
-from kentongan_cloud.store.types import UtcDateTime
+from kentongan_cloud.store.types import UtcDateTime, row_of
 
 events = Table(
     "events",
@@ -109,7 +108,7 @@ class IntakeRepo:
 
     async def add_events(self, records: Sequence[EventRecord]) -> None:
         if records:
-            await self.conn.execute(insert(events), [asdict(r) for r in records])
+            await self.conn.execute(insert(events), [row_of(r) for r in records])
 
     async def get_event(self, event_id: str) -> EventRecord | None:
         row = (await self.conn.execute(select(events).where(events.c.event_id == event_id))).first()

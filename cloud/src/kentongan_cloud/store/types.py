@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,3 +36,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def row_of(record: Any) -> dict[str, Any]:
+    """A dataclass record as column values; shallow, unlike `dataclasses.asdict` (which deep
+    copies and costs more than the insert itself)."""
+    return {f.name: getattr(record, f.name) for f in fields(record)}
