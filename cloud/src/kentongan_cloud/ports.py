@@ -79,3 +79,24 @@ class Annotation(Frozen):
 
 class AnnotationSink(Protocol):
     async def annotate(self, annotation: Annotation, idempotency_key: str) -> None: ...
+
+
+FleetAlertKind = Literal["offline", "mains_lost", "battery_low", "tamper", "siren_fault"]
+
+
+class FleetAlert(Frozen):
+    """A technician's alert about a post's equipment: offline for minutes, power, tamper."""
+
+    gateway_id: Id
+    post_name: str
+    kecamatan: Id
+    kampung: Id
+    kind: FleetAlertKind
+    raised_at: AwareDatetime
+    text: str
+
+
+class FleetAlertSink(Protocol):
+    """Tells the technicians; idempotent by key."""
+
+    async def alert(self, alert: FleetAlert, idempotency_key: str) -> None: ...

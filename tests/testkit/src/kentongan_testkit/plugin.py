@@ -15,6 +15,9 @@ from kentongan_protocol.provisioning.tree import Provisioning, load_tree
 
 from kentongan_testkit.mqtt import MqttTestClient
 
+# The cloud's fixtures (databases, an in-process cloud) live in their own module.
+pytest_plugins = ["kentongan_testkit.cloud_fixtures"]
+
 # The machine is shared and noisy: time-based health checks and deadlines would flake.
 settings.register_profile(
     "kentongan", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=100

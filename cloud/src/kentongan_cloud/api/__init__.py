@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): incidents, fleet, area alarms, intake for phones and residents."""

@@ -1,0 +1,63 @@
+"""`create_app(settings)`: the FastAPI application, with no state created at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from kentongan_cloud.api import (
+    routes_auth,
+    routes_fleet,
+    routes_incidents,
+    routes_intake,
+    routes_ops,
+)
+from kentongan_cloud.errors import ConflictError, NotFoundError
+from kentongan_cloud.runtime import CloudRuntime
+from kentongan_cloud.settings import Settings
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, *, runtime: CloudRuntime | None = None) -> FastAPI:
+    """The API. With `runtime`, it serves that (already started) runtime; without, it starts
+    one of its own for HTTP only (no MQTT, no outbox delivery) and stops it at shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if runtime is not None:
+            app.state.runtime = runtime
+            yield
+            return
+        own = CloudRuntime(settings, mqtt=False, outbox=False, sweeper=False)
+        await own.start()
+        app.state.runtime = own
+        try:
+            yield
+        finally:
+            await own.stop()
+
+    app = FastAPI(
+        title="Kentongan command centre",
+        version="0.1.0",
+        description="Incidents, fleet health and area alarms of a Kentongan district.",
+        lifespan=lifespan,
+    )
+    if runtime is not None:
+        app.state.runtime = runtime
+    for module in (routes_auth, routes_incidents, routes_fleet, routes_ops, routes_intake):
+        app.include_router(module.router)
+
+    @app.exception_handler(NotFoundError)
+    async def _not_found(_r: Request, exc: NotFoundError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(ConflictError)
+    async def _conflict(_r: Request, exc: ConflictError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    return app

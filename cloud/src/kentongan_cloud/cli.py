@@ -1,0 +1,187 @@
+"""`kentongan-cloud`: serve the API, run workers, create users, prepare the database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import importlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from typing import cast
+
+import uvicorn
+
+from kentongan_cloud.api.app import create_app
+from kentongan_cloud.api.auth import ROLES, hash_password
+from kentongan_cloud.clock import SystemClock
+from kentongan_cloud.domain.sites import build_directory
+from kentongan_cloud.errors import ConfigError
+from kentongan_cloud.outbox.worker import Sinks
+from kentongan_cloud.records import UserRecord
+from kentongan_cloud.runtime import CloudRuntime, load_provisioning
+from kentongan_cloud.settings import Settings, load_settings
+from kentongan_cloud.store.db import Database
+
+_LOGGER = logging.getLogger("kentongan_cloud")
+EX_CONFIG = 78
+
+
+def _load_sinks(spec: str | None, settings: Settings) -> Sinks:
+    """`module:function` returning Sinks: how the responders, time-series and Grafana parts
+    plug their ports into a worker without this module knowing them."""
+    if not spec:
+        return Sinks()
+    module, _, name = spec.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        msg = f"--sinks {spec!r}: {exc}"
+        raise ConfigError(msg) from exc
+    sinks = cast(Callable[[Settings], Sinks], factory)(settings)
+    if not isinstance(sinks, Sinks):
+        msg = f"--sinks {spec!r} did not return Sinks"
+        raise ConfigError(msg)
+    return sinks
+
+
+async def _until_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def _worker(settings: Settings, sinks: Sinks) -> None:
+    async with CloudRuntime(settings, sinks=sinks):
+        _LOGGER.info("worker running; stop with SIGTERM")
+        await _until_signal()
+
+
+async def _serve(settings: Settings, host: str, port: int, with_worker: bool, sinks: Sinks) -> None:
+    rt = CloudRuntime(
+        settings, sinks=sinks, mqtt=with_worker, outbox=with_worker, sweeper=with_worker
+    )
+    await rt.start()
+    try:
+        config = uvicorn.Config(create_app(settings, runtime=rt), host=host, port=port)
+        await uvicorn.Server(config).serve()
+    finally:
+        await rt.stop()
+
+
+async def _init_db(settings: Settings) -> None:
+    prov = load_provisioning(settings)
+    if not settings.database.url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.database_url)
+    try:
+        await db.create_schema()
+        async with db.transaction() as tx:
+            await tx.fleet.sync(build_directory(prov), prov.gateways.keys())
+    finally:
+        await db.close()
+    print(f"database ready: {len(prov.gateways)} gateways in the registry")
+
+
+async def _create_user(
+    settings: Settings, username: str, role: str, gateway: str | None, password: str
+) -> bool:
+    if not settings.database.url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.database_url)
+    try:
+        await db.create_schema()
+        async with db.transaction() as tx:
+            return await tx.users.upsert(
+                UserRecord(username, hash_password(password), role, gateway, True),
+                SystemClock().now(),
+            )
+    finally:
+        await db.close()
+
+
+def _password(args: argparse.Namespace) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    env = os.environ.get("KENTONGAN_NEW_PASSWORD")
+    if env:
+        return env
+    first = getpass.getpass("password: ")
+    if first != getpass.getpass("again: "):
+        msg = "the passwords differ"
+        raise ConfigError(msg)
+    return first
+
+
+def _check_guard(args: argparse.Namespace) -> None:
+    if args.role == "guard" and not args.gateway:
+        msg = "a guard needs --gateway (the post whose phone this is)"
+        raise ConfigError(msg)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="kentongan-cloud",
+        description="Kentongan command centre. Settings come from KENTONGAN_* environment "
+        "variables (e.g. KENTONGAN_DATABASE__URL, KENTONGAN_MQTT__PASSWORD, KENTONGAN_MODE).",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the HTTP API (and, with --worker, the intake)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--worker",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also run MQTT intake, outbox and fleet sweep (default: on in local mode)",
+    )
+    serve.add_argument("--sinks", help="MODULE:FUNCTION returning the outbox sinks")
+    worker = sub.add_parser("worker", help="MQTT intake, outbox delivery and fleet sweep")
+    worker.add_argument("--sinks", help="MODULE:FUNCTION returning the outbox sinks")
+    user = sub.add_parser("create-user", help="create or reset an operator account")
+    user.add_argument("username")
+    user.add_argument("--role", choices=ROLES, required=True)
+    user.add_argument("--gateway", help="the post of a guard (role guard)")
+    user.add_argument("--password-stdin", action="store_true", help="read the password")
+    sub.add_parser("init-db", help="create the tables and sync the gateway registry")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_settings()
+        if args.command == "serve":
+            with_worker = args.worker if args.worker is not None else settings.mode == "local"
+            sinks = _load_sinks(args.sinks, settings)
+            asyncio.run(_serve(settings, args.host, args.port, with_worker, sinks))
+        elif args.command == "worker":
+            asyncio.run(_worker(settings, _load_sinks(args.sinks, settings)))
+        elif args.command == "create-user":
+            _check_guard(args)
+            created = asyncio.run(
+                _create_user(settings, args.username, args.role, args.gateway, _password(args))
+            )
+            print(f"user {args.username} ({args.role}) {'created' if created else 'updated'}")
+        elif args.command == "init-db":
+            asyncio.run(_init_db(settings))
+    except ConfigError as exc:
+        print(f"kentongan-cloud: {exc}", file=sys.stderr)
+        return EX_CONFIG
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

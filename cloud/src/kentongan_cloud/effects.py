@@ -1,0 +1,272 @@
+"""Side effects of incident and fleet changes, as outbox rows in the same transaction.
+
+Who is told what:
+- actual incidents page responders; exercise and test incidents page nobody and sound
+  nothing, but still leave points and annotations tagged with their status;
+- a post's panic pages after the district's cancel window (the guard may still call it off);
+  a backlog (historical) panic pages at once with its age and never sounds sirens;
+- a confirmation pages at once and sounds the neighbours, except for residents' reports,
+  whose sirens only an operator starts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from kentongan_cloud.domain.fleet import FleetChange
+from kentongan_cloud.domain.incident import CLOSING, CONFIRMING_SOURCES, Change, Incident
+from kentongan_cloud.domain.sites import Directory
+from kentongan_cloud.fanout import Fanout
+from kentongan_cloud.ports import Annotation, FleetAlert, IncidentNotice, NoticeReason, TimePoint
+from kentongan_cloud.records import AuditEntry, CommandRecord, OutboxItem
+from kentongan_cloud.store.db import Tx
+
+# Technicians hear at once of these; of "offline" only after minutes (against flapping links).
+IMMEDIATE_ALERTS = frozenset({"mains_lost", "battery_low", "tamper", "siren_fault"})
+
+
+def notice_key(incident_id: str, reason: str) -> str:
+    return f"notice:{incident_id}:{reason}"
+
+
+@dataclass
+class Effects:
+    """Collects the outbox rows, commands and audit lines of one transaction."""
+
+    directory: Directory
+    fanout: Fanout
+    outbox: list[OutboxItem] = field(default_factory=list)
+    commands: list[CommandRecord] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
+
+    async def flush(self, tx: Tx, now: datetime) -> None:
+        await tx.incidents.audit(self.audit)
+        await tx.commands.add(self.commands)
+        await tx.outbox.add(self.outbox, now)
+        self.outbox, self.commands, self.audit = [], [], []
+
+    # --- incidents ---------------------------------------------------------------------------
+
+    def _notice(self, inc: Incident, reason: NoticeReason, now: datetime, delay_s: float) -> None:
+        itype = self.directory.incident_type(inc.incident_type)
+        place = self.directory.places.get(inc.kampung)
+        notice = IncidentNotice(
+            incident_id=inc.id,
+            reason=reason,
+            incident_type=inc.incident_type,
+            type_label=itype.label if itype else inc.incident_type,
+            state=inc.state,
+            status=inc.status,
+            confirmed=inc.confirmed,
+            historical=inc.historical,
+            count=inc.count,
+            source=inc.source,
+            district=inc.district,
+            kecamatan=inc.kecamatan,
+            kampung=inc.kampung,
+            kampung_name=place.kampung_name if place else inc.kampung,
+            post_name=inc.post_name,
+            gateway_id=inc.gateway_id,
+            lat=inc.lat,
+            lon=inc.lon,
+            opened_at=inc.opened_at,
+            first_occurred_at=inc.first_occurred_at,
+        )
+        not_before = now + timedelta(seconds=delay_s) if delay_s > 0 else None
+        self.outbox.append(
+            OutboxItem(
+                "notification", notice_key(inc.id, reason), notice.model_dump_json(), not_before
+            )
+        )
+
+    def _step_point(self, ch: Change) -> None:
+        inc = ch.incident
+        point = TimePoint(
+            measurement="incident_step",
+            tags={
+                "district": inc.district,
+                "kecamatan": inc.kecamatan,
+                "kampung": inc.kampung,
+                "type": inc.incident_type,
+                "status": inc.status,
+                "step": ch.kind,
+            },
+            fields={
+                "count": 1,
+                "seconds_since_open": max(0.0, (ch.at - inc.opened_at).total_seconds()),
+                "confirmed": inc.confirmed,
+            },
+            time=ch.at,
+        )
+        self.outbox.append(OutboxItem("point", f"point:{uuid.uuid4()}", point.model_dump_json()))
+
+    def _annotate(self, ch: Change, text: str) -> None:
+        inc = ch.incident
+        ann = Annotation(
+            time=ch.at,
+            text=text,
+            tags=["kentongan", inc.incident_type, inc.status, ch.kind, inc.kampung],
+        )
+        key = f"annotation:{inc.id}:{ch.kind}:{inc.version}:{len(self.outbox)}"
+        self.outbox.append(OutboxItem("annotation", key, ann.model_dump_json()))
+
+    async def _follow_up(self, tx: Tx, inc: Incident, reason: NoticeReason, now: datetime) -> None:
+        """Withdraw a page still waiting out the cancel window; otherwise tell the update."""
+        sent = False
+        for first in ("opened", "historical", "confirmed"):
+            key = notice_key(inc.id, first)
+            if any(i.key == key for i in self.outbox):  # not even committed yet
+                self.outbox = [i for i in self.outbox if i.key != key]
+                continue
+            state = await tx.outbox.state_of(key)
+            if state == "pending" and await tx.outbox.void(key, now):
+                continue
+            sent = sent or state in ("pending", "delivered")
+        if sent:
+            self._notice(inc, reason, now, 0)
+
+    async def _silence(self, tx: Tx, inc: Incident, now: datetime) -> None:
+        if not inc.sirens_on:
+            return
+        sounded = {
+            c.target for c in await tx.commands.for_alarm(inc.alarm_id) if c.action == "siren_on"
+        }
+        items, recs = self.fanout.sirens_off(inc, sorted(sounded), now)
+        self.outbox += items
+        self.commands += recs
+
+    def _sound(self, inc: Incident, now: datetime) -> None:
+        exclude = {inc.gateway_id} if inc.gateway_id else set()
+        items, recs = self.fanout.sirens_on(inc, now, exclude=exclude)
+        self.outbox += items
+        self.commands += recs
+
+    async def incident_changes(self, tx: Tx, changes: list[Change], now: datetime) -> None:
+        for ch in changes:
+            await self.incident_change(tx, ch, now)
+
+    async def incident_change(self, tx: Tx, ch: Change, now: datetime) -> None:
+        inc = ch.incident
+        self.audit.append(AuditEntry(inc.id, ch.at, ch.actor, ch.kind, ch.detail))
+        if ch.kind != "note":
+            self._step_point(ch)
+        label = f"{inc.incident_type} at {inc.post_name or inc.kampung}"
+        if ch.kind in ("opened", "went_live", "confirmed"):
+            self._raised(ch, label, now)
+        elif ch.kind in CLOSING:
+            self._annotate(ch, f"{ch.kind.replace('_', ' ').capitalize()}: {label}")
+            await self._silence(tx, inc, now)
+            if inc.status == "actual":
+                reason: NoticeReason = "cancelled" if ch.kind == "cancelled" else "closed"
+                await self._follow_up(tx, inc, reason, now)
+        elif ch.kind == "sirens_started":
+            if inc.is_open and not inc.sirens_on:
+                self._sound(inc, now)
+        elif ch.kind == "sirens_stopped":
+            await self._silence(tx, inc, now)
+        elif ch.kind in ("acknowledged", "dispatched"):
+            self._annotate(ch, f"{ch.kind.capitalize()} by {ch.actor}: {label}")
+
+    def _raised(self, ch: Change, label: str, now: datetime) -> None:
+        """Opened, went live or confirmed: who is paged when, and whether sirens sound."""
+        inc = ch.incident
+        actual = inc.status == "actual"
+        window = self.directory.cancel_window_s
+        if ch.kind == "opened":
+            self._annotate(ch, f"Opened: {label}")
+            if actual and inc.historical:
+                self._notice(inc, "historical", now, 0)
+            elif actual:
+                gated = inc.source in CONFIRMING_SOURCES
+                self._notice(inc, "opened", now, window if gated else 0)
+        elif ch.kind == "went_live":
+            if actual:
+                self._notice(inc, "opened", now, window)
+        else:
+            self._annotate(ch, f"Confirmed: {label}")
+            if actual:
+                self._notice(inc, "confirmed", now, 0)
+                live = not inc.historical and inc.source in CONFIRMING_SOURCES
+                if ch.sound and live and inc.is_open and not inc.sirens_on:
+                    self._sound(inc, now)
+
+    # --- fleet -------------------------------------------------------------------------------
+
+    def press_point(
+        self, inc: Incident, source: str, historical: bool, delay_s: float, at: datetime
+    ) -> None:
+        point = TimePoint(
+            measurement="press",
+            tags={
+                "district": inc.district,
+                "kecamatan": inc.kecamatan,
+                "kampung": inc.kampung,
+                "gateway": inc.gateway_id or "-",
+                "type": inc.incident_type,
+                "status": inc.status,
+                "source": source,
+            },
+            fields={"count": 1, "historical": historical, "delay_s": max(0.0, delay_s)},
+            time=at,
+        )
+        self.outbox.append(OutboxItem("point", f"point:{uuid.uuid4()}", point.model_dump_json()))
+
+    def fleet_point(
+        self, gateway_id: str, fields: dict[str, float | int | bool], at: datetime, measurement: str
+    ) -> None:
+        site = self.directory.sites.get(gateway_id)
+        tags = {"district": self.directory.district_id, "gateway": gateway_id}
+        if site is not None:
+            tags |= {"kecamatan": site.place.kecamatan, "kampung": site.place.kampung}
+        point = TimePoint(measurement=measurement, tags=tags, fields=fields, time=at)
+        self.outbox.append(OutboxItem("point", f"point:{uuid.uuid4()}", point.model_dump_json()))
+
+    def fleet_alert(self, gateway_id: str, kind: str, raised_at: datetime, text: str) -> None:
+        site = self.directory.sites.get(gateway_id)
+        if site is None:
+            return
+        alert = FleetAlert(
+            gateway_id=gateway_id,
+            post_name=site.post_name,
+            kecamatan=site.place.kecamatan,
+            kampung=site.place.kampung,
+            kind=kind,
+            raised_at=raised_at,
+            text=text,
+        )
+        key = f"fleet:{gateway_id}:{kind}:{raised_at.isoformat()}"
+        self.outbox.append(OutboxItem("fleet_alert", key, alert.model_dump_json()))
+
+    async def fleet_changes(self, tx: Tx, changes: list[FleetChange]) -> None:
+        for ch in changes:
+            if ch.kind in ("online", "offline"):
+                self.fleet_point(
+                    ch.gateway_id, {"online": ch.kind == "online"}, ch.at, "gateway_online"
+                )
+            elif ch.kind == "alarm_raised" and ch.alarm is not None:
+                await tx.fleet.raise_alarm(ch.gateway_id, ch.alarm, ch.at, ch.detail)
+                if ch.alarm in IMMEDIATE_ALERTS:
+                    self.fleet_alert(ch.gateway_id, ch.alarm, ch.at, _alert_text(ch.alarm))
+            elif ch.kind == "alarm_cleared" and ch.alarm is not None:
+                await tx.fleet.clear_alarm(ch.gateway_id, ch.alarm, ch.at)
+            elif ch.kind == "duty":
+                self.fleet_point(
+                    ch.gateway_id, {"on_duty": ch.detail == "on duty"}, ch.at, "post_duty"
+                )
+
+
+def _alert_text(kind: str) -> str:
+    return {
+        "offline": "Gateway offline (tidak terhubung)",
+        "mains_lost": "Listrik PLN padam; berjalan dengan aki",
+        "battery_low": "Aki lemah",
+        "tamper": "Kotak gateway dibuka (tamper)",
+        "siren_fault": "Sirene tidak menarik arus (gangguan sirene)",
+    }.get(kind, kind)
+
+
+def alert_text(kind: str) -> str:
+    """The technician's words for an alarm kind (Bahasa Indonesia)."""
+    return _alert_text(kind)

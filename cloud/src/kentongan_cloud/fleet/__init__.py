@@ -1,0 +1,1 @@
+"""Fleet health: the periodic sweep that notices silent gateways and alerts technicians."""

@@ -1,0 +1,197 @@
+"""Operators' actions: incident steps, notes, sirens for an incident, area alarms.
+
+Each action is one transaction: the change, its audit line and its outbox rows commit
+together; a conflicting concurrent change is retried from a fresh read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal, TypeVar
+
+from kentongan_protocol.payloads import AreaFilter
+
+from kentongan_cloud.clock import Clock
+from kentongan_cloud.domain.incident import Action, Change, Incident, transition
+from kentongan_cloud.domain.sites import Directory
+from kentongan_cloud.effects import Effects
+from kentongan_cloud.errors import ConflictError, NotFoundError, StaleWriteError
+from kentongan_cloud.fanout import Fanout
+from kentongan_cloud.records import AreaAlarmRecord
+from kentongan_cloud.store.db import Database, Tx
+
+T = TypeVar("T")
+DEFAULT_ALL_CLEAR_S = 30
+
+
+@dataclass
+class Operations:
+    db: Database
+    directory: Directory
+    clock: Clock
+    command_expiry_s: int
+    on_commit: Callable[[], None] | None = None
+
+    def _effects(self) -> Effects:
+        return Effects(self.directory, Fanout(self.directory, self.command_expiry_s))
+
+    async def _retry(self, work: Callable[[Tx], Awaitable[T]]) -> T:
+        for attempt in range(3):
+            try:
+                async with self.db.transaction() as tx:
+                    result = await work(tx)
+            except StaleWriteError:
+                if attempt == 2:
+                    raise
+                continue
+            if self.on_commit is not None:
+                self.on_commit()
+            return result
+        msg = "unreachable"
+        raise AssertionError(msg)
+
+    async def _load(self, tx: Tx, incident_id: str) -> Incident:
+        inc = await tx.incidents.get(incident_id)
+        if inc is None:
+            msg = f"incident {incident_id} not found"
+            raise NotFoundError(msg)
+        return inc
+
+    async def _apply(self, tx: Tx, inc: Incident, change: Change) -> Incident:
+        now = self.clock.now()
+        fx = self._effects()
+        await fx.incident_change(tx, change, now)
+        await tx.incidents.save(inc)
+        await fx.flush(tx, now)
+        return inc
+
+    async def act(self, incident_id: str, action: Action, actor: str, note: str) -> Incident:
+        """acknowledge, dispatch, resolve, false_alarm or cancel."""
+
+        async def work(tx: Tx) -> Incident:
+            inc = await self._load(tx, incident_id)
+            change = transition(inc, action, actor, self.clock.now(), note)
+            return await self._apply(tx, inc, change)
+
+        return await self._retry(work)
+
+    async def note(self, incident_id: str, actor: str, text: str) -> Incident:
+        async def work(tx: Tx) -> Incident:
+            inc = await self._load(tx, incident_id)
+            return await self._apply(tx, inc, Change(inc, "note", actor, self.clock.now(), text))
+
+        return await self._retry(work)
+
+    async def sirens(
+        self, incident_id: str, action: Literal["start", "stop"], actor: str
+    ) -> Incident:
+        """Sound or silence the posts around an incident (residents' reports included)."""
+
+        async def work(tx: Tx) -> Incident:
+            inc = await self._load(tx, incident_id)
+            now = self.clock.now()
+            if action == "start":
+                if not inc.is_open:
+                    msg = f"incident is {inc.state}; cannot start sirens"
+                    raise ConflictError(msg)
+                if inc.status != "actual":
+                    msg = f"incident is an {inc.status}; sirens sound only for actual incidents"
+                    raise ConflictError(msg)
+                if inc.sirens_on:
+                    msg = "sirens are already sounding for this incident"
+                    raise ConflictError(msg)
+                ch = Change(inc, "sirens_started", actor, now, "operator started the sirens")
+            else:
+                if not inc.sirens_on:
+                    msg = "no sirens are sounding for this incident"
+                    raise ConflictError(msg)
+                ch = Change(inc, "sirens_stopped", actor, now, "operator stopped the sirens")
+            return await self._apply(tx, inc, ch)
+
+        return await self._retry(work)
+
+    async def area_alarm(
+        self, area: AreaFilter, pattern: str, duration_s: int, actor: str
+    ) -> AreaAlarmRecord:
+        """Titir (or another rhythm) for every post the filter covers, as one broadcast."""
+        if pattern not in self.directory.district.siren_patterns:
+            msg = f"unknown siren pattern {pattern!r}"
+            raise ConflictError(msg)
+        if not self.directory.sites_in_area(area):
+            msg = "the area covers no active post"
+            raise ConflictError(msg)
+
+        async def work(tx: Tx) -> AreaAlarmRecord:
+            now = self.clock.now()
+            alarm_id = str(uuid.uuid4())
+            item, rec = Fanout(self.directory, self.command_expiry_s).broadcast(
+                action="area_alarm",
+                alarm_id=alarm_id,
+                revision=1,
+                pattern=pattern,
+                duration_s=duration_s,
+                area=area,
+                now=now,
+            )
+            alarm = AreaAlarmRecord(
+                alarm_id,
+                "area_alarm",
+                1,
+                pattern,
+                duration_s,
+                area.model_dump_json(),
+                actor,
+                now,
+                None,
+                None,
+            )
+            await tx.commands.add_area_alarm(alarm)
+            await tx.commands.add([rec])
+            await tx.outbox.add([item], now)
+            return alarm
+
+        return await self._retry(work)
+
+    async def area_end(
+        self, alarm_id: str, how: Literal["stop", "all_clear"], actor: str
+    ) -> AreaAlarmRecord:
+        """Stop an area alarm (sirens off) or sound the all-clear (aman), next revision."""
+
+        async def work(tx: Tx) -> AreaAlarmRecord:
+            alarm = await tx.commands.area_alarm(alarm_id)
+            if alarm is None:
+                msg = f"area alarm {alarm_id} not found"
+                raise NotFoundError(msg)
+            if alarm.action != "area_alarm":
+                msg = f"area alarm is already ended ({alarm.action})"
+                raise ConflictError(msg)
+            now = self.clock.now()
+            area = AreaFilter.model_validate_json(alarm.area_json)
+            rev = alarm.revision + 1
+            fan = Fanout(self.directory, self.command_expiry_s)
+            if how == "all_clear":
+                item, rec = fan.broadcast(
+                    action="all_clear",
+                    alarm_id=alarm_id,
+                    revision=rev,
+                    pattern="aman",
+                    duration_s=DEFAULT_ALL_CLEAR_S,
+                    area=area,
+                    now=now,
+                )
+                items, recs = [item], [rec]
+            else:
+                items, recs = fan.area_off(alarm_id, rev, area, now)
+            action = "all_clear" if how == "all_clear" else "stopped"
+            if not await tx.commands.update_area_alarm(
+                alarm_id, action=action, revision=rev, by=actor, at=now, old_rev=alarm.revision
+            ):
+                msg = f"area alarm {alarm_id} was changed by another worker"
+                raise StaleWriteError(msg)
+            await tx.commands.add(recs)
+            await tx.outbox.add(items, now)
+            return await tx.commands.area_alarm(alarm_id) or alarm
+
+        return await self._retry(work)

@@ -1,0 +1,1 @@
+"""Delivery of the cloud outbox: commands, notifications, points, annotations, alerts."""

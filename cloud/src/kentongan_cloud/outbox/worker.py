@@ -1,0 +1,198 @@
+"""Outbox workers: claim due rows, hand each to its port, mark it, retry with backoff.
+
+A crash between a commit and a delivery leaves the row pending; a crash between a delivery
+and its mark leaves a lease that runs out, and the row goes again with the same idempotency
+key (commands keep their command_id, so a gateway applies them once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+from kentongan_protocol.topics import Suffix, broadcast_topic, gateway_topic
+
+from kentongan_cloud.clock import Clock
+from kentongan_cloud.fanout import BROADCAST_TARGET, CommandEnvelope
+from kentongan_cloud.ports import (
+    Annotation,
+    AnnotationSink,
+    FleetAlert,
+    FleetAlertSink,
+    IncidentNotice,
+    Notifier,
+    PointSink,
+    TimePoint,
+)
+from kentongan_cloud.records import OutboxKind, OutboxRow
+from kentongan_cloud.settings import OutboxSettings
+from kentongan_cloud.store.db import Database
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class CommandPublisher(Protocol):
+    """Publishes a command and waits for the broker's PUBACK (the MQTT link)."""
+
+    async def publish(
+        self, topic: str, payload: bytes, *, expiry_s: int | None = None, ack_wait_s: float = 10.0
+    ) -> int: ...
+
+
+@dataclass
+class Sinks:
+    """Where side effects go; a kind without a sink is left for a worker that has one."""
+
+    notifier: Notifier | None = None
+    points: PointSink | None = None
+    annotations: AnnotationSink | None = None
+    fleet_alerts: FleetAlertSink | None = None
+
+
+class OutboxWorker:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        settings: OutboxSettings,
+        sinks: Sinks,
+        *,
+        district: str,
+        publisher: CommandPublisher | None = None,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.sinks = sinks
+        self.district = district
+        self.publisher = publisher
+        self._wake = asyncio.Event()
+        self.delivered = 0
+        kinds: list[OutboxKind] = []
+        if publisher is not None:
+            kinds += ["command", "broadcast"]
+        if sinks.notifier is not None:
+            kinds.append("notification")
+        if sinks.points is not None:
+            kinds.append("point")
+        if sinks.annotations is not None:
+            kinds.append("annotation")
+        if sinks.fleet_alerts is not None:
+            kinds.append("fleet_alert")
+        self.kinds = tuple(kinds)
+
+    def wake(self) -> None:
+        """Look for work now (after a commit in this process)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        if not self.kinds:
+            _LOGGER.info("outbox worker has no sinks; not delivering")
+            return
+        while True:
+            try:
+                n = await self.drain_once()
+            except Exception:
+                _LOGGER.exception("outbox pass failed")
+                n = 0
+            if n == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
+                self._wake.clear()
+
+    async def drain_once(self) -> int:
+        """One pass: claim due rows and deliver them; returns how many were claimed."""
+        if not self.kinds:
+            return 0
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            rows = await tx.outbox.claim(
+                self.kinds, now, self.settings.batch, self.settings.lease_s
+            )
+        points = [r for r in rows if r.kind == "point"]
+        if points:
+            await self._deliver_points(points)
+        for row in rows:
+            if row.kind != "point":
+                await self._deliver_one(row)
+        return len(rows)
+
+    async def _deliver_points(self, rows: list[OutboxRow]) -> None:
+        sink = self.sinks.points
+        if sink is None:
+            return
+        try:
+            sink.write([TimePoint.model_validate_json(r.payload) for r in rows])
+        except Exception as exc:
+            for r in rows:
+                await self._failed(r, exc)
+            return
+        for r in rows:
+            await self._done(r)
+
+    async def _deliver_one(self, row: OutboxRow) -> None:
+        try:
+            outcome = await self._send(row)
+        except Exception as exc:
+            await self._failed(row, exc)
+            return
+        await self._done(row, outcome)
+
+    async def _send(self, row: OutboxRow) -> str | None:
+        s = self.sinks
+        if row.kind in ("command", "broadcast"):
+            return await self._send_command(row)
+        if row.kind == "notification" and s.notifier is not None:
+            await s.notifier.notify(IncidentNotice.model_validate_json(row.payload), row.key)
+        elif row.kind == "annotation" and s.annotations is not None:
+            await s.annotations.annotate(Annotation.model_validate_json(row.payload), row.key)
+        elif row.kind == "fleet_alert" and s.fleet_alerts is not None:
+            await s.fleet_alerts.alert(FleetAlert.model_validate_json(row.payload), row.key)
+        return None
+
+    async def _send_command(self, row: OutboxRow) -> str:
+        if self.publisher is None:
+            msg = "this worker has no MQTT link"
+            raise RuntimeError(msg)
+        env = CommandEnvelope.model_validate_json(row.payload)
+        left = (env.expires_at - self.clock.now()).total_seconds()
+        if left < 1:
+            _LOGGER.warning(
+                "command %s to %s expired before it was sent", env.command_id, env.target
+            )
+            return "expired"
+        if env.target == BROADCAST_TARGET:
+            topic = broadcast_topic(self.district)
+        else:
+            topic = gateway_topic(self.district, env.target, Suffix.CMD)
+        await self.publisher.publish(topic, env.body.encode(), expiry_s=math.ceil(left))
+        return "sent"
+
+    async def _done(self, row: OutboxRow, outcome: str | None = None) -> None:
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            await tx.outbox.delivered(row, now)
+            if outcome is not None:
+                env = CommandEnvelope.model_validate_json(row.payload)
+                await tx.commands.mark(env.command_id, outcome, now)
+        self.delivered += 1
+
+    async def _failed(self, row: OutboxRow, exc: Exception) -> None:
+        attempts = row.attempts + 1
+        give_up = attempts >= self.settings.max_attempts
+        delay = min(self.settings.backoff_max_s, 2.0 ** min(attempts, 20))
+        log = _LOGGER.error if give_up else _LOGGER.warning
+        log(
+            "delivery of %s %s failed (attempt %d%s): %s",
+            row.kind,
+            row.key,
+            attempts,
+            ", giving up" if give_up else f", next in {delay:.0f} s",
+            exc,
+        )
+        async with self.db.transaction() as tx:
+            await tx.outbox.retry_later(row, self.clock.now(), delay, str(exc), give_up=give_up)

@@ -1,0 +1,121 @@
+"""The database: engine, schema creation and transactions handing out our repositories.
+
+SQLite write transactions start with BEGIN IMMEDIATE: two workers then queue on the busy
+timeout instead of failing when a reader tries to become a writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from kentongan_cloud.errors import DatabaseUnavailableError, StaleWriteError
+from kentongan_cloud.store import commands, fleet, incidents, intake, outbox, users
+from kentongan_cloud.store.base import make_engine, metadata
+
+__all__ = ["Database", "RetryableError", "Tx", "is_retryable"]
+
+RetryableError = (IntegrityError, StaleWriteError, OperationalError)
+"""Errors after which the same work may succeed when tried again from the start."""
+
+
+def is_retryable(exc: BaseException) -> bool:
+    return isinstance(exc, RetryableError)
+
+
+def is_disconnect(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+@dataclass
+class Tx:
+    """One transaction and the repositories working in it."""
+
+    conn: AsyncConnection
+    intake: intake.IntakeRepo
+    incidents: incidents.IncidentRepo
+    outbox: outbox.OutboxRepo
+    commands: commands.CommandRepo
+    fleet: fleet.FleetRepo
+    users: users.UserRepo
+
+    @classmethod
+    def of(cls, conn: AsyncConnection) -> Tx:
+        return cls(
+            conn,
+            intake.IntakeRepo(conn),
+            incidents.IncidentRepo(conn),
+            outbox.OutboxRepo(conn),
+            commands.CommandRepo(conn),
+            fleet.FleetRepo(conn),
+            users.UserRepo(conn),
+        )
+
+
+def _sqlite_autocommit_off(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """An async engine for SQLite (embedded default) or PostgreSQL, and its transactions."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        kw: dict[str, Any] = {"echo": echo}
+        if url.startswith("postgresql"):
+            kw |= {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
+        self.engine: AsyncEngine = make_engine(url, **kw)
+        self.dialect = self.engine.dialect.name
+        if self.dialect == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_autocommit_off)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+
+    async def create_schema(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+
+    async def drop_schema(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(metadata.drop_all)
+
+    async def truncate_all(self) -> None:
+        """Empty every table (test isolation on a shared PostgreSQL database)."""
+        async with self.engine.begin() as conn:
+            names = ", ".join(t.name for t in metadata.sorted_tables)
+            if self.dialect == "postgresql":
+                await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            else:
+                for t in reversed(metadata.sorted_tables):
+                    await conn.execute(t.delete())
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """Commit on success, roll back on error; a lost connection is DatabaseUnavailable."""
+        try:
+            async with self.engine.begin() as conn:
+                yield Tx.of(conn)
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                msg = f"database connection lost: {exc.orig}"
+                raise DatabaseUnavailableError(msg) from exc
+            raise
+        except OSError as exc:
+            msg = f"database unreachable: {exc}"
+            raise DatabaseUnavailableError(msg) from exc
+
+    async def execute_sql(self, sql: str) -> None:
+        """Run raw DDL (tests install triggers with it)."""
+        async with self.engine.begin() as conn:
+            await conn.exec_driver_sql(sql)
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,234 @@
+"""Fleet tables: the gateway registry (synced from firmware_configs/) with health, and alarms."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kentongan_cloud.domain.fleet import AlarmKind, GatewayHealth
+from kentongan_cloud.domain.sites import Directory
+from kentongan_cloud.errors import StaleWriteError
+from kentongan_cloud.records import FleetAlarmRecord
+from kentongan_cloud.store.base import metadata
+from kentongan_cloud.store.types import UtcDateTime
+
+gateways = Table(
+    "gateways",
+    metadata,
+    Column("gateway_id", String(32), primary_key=True),
+    Column("post_name", String(120), nullable=False),
+    Column("kecamatan", String(32), nullable=False),
+    Column("kampung", String(32), nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("heartbeat_s", Integer, nullable=False),
+    Column("config_hash", String(64), nullable=False),
+    Column("revoked", Boolean, nullable=False, default=False),
+    Column("revoked_reason", Text),
+    Column("retired", Boolean, nullable=False, default=False),
+    Column("online", Boolean, nullable=False, default=False),
+    Column("session_id", String(32)),
+    Column("firmware", String(32)),
+    Column("reported_config_hash", String(64)),
+    Column("state_since", UtcDateTime),
+    Column("offline_reason", String(32)),
+    Column("last_seen_at", UtcDateTime),
+    Column("deadline_at", UtcDateTime, index=True),
+    Column("last_telemetry", JSON),
+    Column("last_telemetry_at", UtcDateTime),
+    Column("on_duty", Boolean, nullable=False, default=False),
+    Column("duty_since", UtcDateTime),
+    Column("alarms", JSON, nullable=False),
+    Column("version", Integer, nullable=False, default=0),
+)
+
+fleet_alarms = Table(
+    "fleet_alarms",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("open_key", String(64), unique=True),
+    Column("gateway_id", String(32), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("raised_at", UtcDateTime, nullable=False),
+    Column("cleared_at", UtcDateTime),
+    Column("alerted_at", UtcDateTime),
+    Column("detail", Text, nullable=False),
+)
+
+_HEALTH = [
+    "online",
+    "session_id",
+    "firmware",
+    "reported_config_hash",
+    "state_since",
+    "offline_reason",
+    "last_seen_at",
+    "deadline_at",
+    "last_telemetry",
+    "last_telemetry_at",
+    "on_duty",
+    "duty_since",
+]
+
+
+def _health(row: Any) -> GatewayHealth:
+    m = row._mapping
+    g = GatewayHealth(gateway_id=m["gateway_id"], heartbeat_s=m["heartbeat_s"])
+    for k in _HEALTH:
+        setattr(g, k, m[k])
+    g.alarms = set(cast(list[AlarmKind], m["alarms"]))
+    g.version = m["version"]
+    return g
+
+
+def _alarm(r: Any) -> FleetAlarmRecord:
+    return FleetAlarmRecord(
+        r.id, r.gateway_id, r.kind, r.raised_at, r.cleared_at, r.alerted_at, r.detail
+    )
+
+
+class FleetRepo:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def sync(self, d: Directory, every_id: Iterable[str]) -> None:
+        """Make the registry match the provisioning files: add, update, revoke, retire."""
+        known = {r[0] for r in await self.conn.execute(select(gateways.c.gateway_id))}
+        files = set(every_id)
+        everyone = [(s, False) for s in d.sites.values()]
+        everyone += [(s, True) for s in d.revoked_sites.values()]
+        for site, revoked in everyone:
+            gid = site.gateway_id
+            values = {
+                "post_name": site.post_name,
+                "kecamatan": site.place.kecamatan,
+                "kampung": site.place.kampung,
+                "lat": site.lat,
+                "lon": site.lon,
+                "heartbeat_s": site.heartbeat_s,
+                "config_hash": site.config_hash,
+                "revoked": revoked,
+                "revoked_reason": d.revoked.get(gid) if revoked else None,
+                "retired": False,
+            }
+            if revoked:
+                values["online"] = False
+            if gid in known:
+                await self.conn.execute(
+                    update(gateways).where(gateways.c.gateway_id == gid).values(**values)
+                )
+            else:
+                await self.conn.execute(
+                    insert(gateways).values(
+                        gateway_id=gid, online=False, on_duty=False, alarms=[], version=0, **values
+                    )
+                )
+        for gid in known - set(d.sites) - set(d.revoked_sites):
+            await self.conn.execute(
+                update(gateways)
+                .where(gateways.c.gateway_id == gid)
+                .values(
+                    revoked=gid in d.revoked,
+                    revoked_reason=d.revoked.get(gid),
+                    retired=gid not in files,
+                    online=False,
+                )
+            )
+
+    async def load(self, ids: Sequence[str]) -> dict[str, GatewayHealth]:
+        if not ids:
+            return {}
+        rows = await self.conn.execute(select(gateways).where(gateways.c.gateway_id.in_(ids)))
+        return {r.gateway_id: _health(r) for r in rows}
+
+    async def save(self, g: GatewayHealth) -> None:
+        values: dict[str, Any] = {k: getattr(g, k) for k in _HEALTH}
+        values["alarms"] = sorted(g.alarms)
+        values["version"] = g.version + 1
+        res = await self.conn.execute(
+            update(gateways)
+            .where(gateways.c.gateway_id == g.gateway_id, gateways.c.version == g.version)
+            .values(**values)
+        )
+        if res.rowcount != 1:
+            msg = f"gateway {g.gateway_id} was changed by another worker"
+            raise StaleWriteError(msg)
+        g.version += 1
+
+    async def overdue(self, now: datetime) -> list[str]:
+        """Online gateways whose heartbeat deadline has passed."""
+        rows = await self.conn.execute(
+            select(gateways.c.gateway_id).where(
+                gateways.c.online.is_(True), gateways.c.deadline_at < now
+            )
+        )
+        return [r[0] for r in rows]
+
+    async def rows(self, gateway_id: str | None = None) -> list[dict[str, Any]]:
+        q = select(gateways).order_by(gateways.c.gateway_id)
+        if gateway_id is not None:
+            q = q.where(gateways.c.gateway_id == gateway_id)
+        return [dict(r._mapping) for r in await self.conn.execute(q)]
+
+    async def raise_alarm(self, gid: str, kind: str, at: datetime, detail: str) -> None:
+        existing = (
+            await self.conn.execute(
+                select(fleet_alarms.c.id).where(fleet_alarms.c.open_key == f"{gid}|{kind}")
+            )
+        ).first()
+        if existing is None:
+            await self.conn.execute(
+                insert(fleet_alarms).values(
+                    open_key=f"{gid}|{kind}", gateway_id=gid, kind=kind, raised_at=at, detail=detail
+                )
+            )
+
+    async def clear_alarm(self, gid: str, kind: str, at: datetime) -> None:
+        await self.conn.execute(
+            update(fleet_alarms)
+            .where(fleet_alarms.c.open_key == f"{gid}|{kind}")
+            .values(open_key=None, cleared_at=at)
+        )
+
+    async def alarms(self, *, open_only: bool = True, limit: int = 200) -> list[FleetAlarmRecord]:
+        q = select(fleet_alarms).order_by(fleet_alarms.c.raised_at.desc()).limit(limit)
+        if open_only:
+            q = q.where(fleet_alarms.c.open_key.is_not(None))
+        return [_alarm(r) for r in await self.conn.execute(q)]
+
+    async def due_alerts(
+        self, kinds: Sequence[str], raised_before: datetime
+    ) -> list[FleetAlarmRecord]:
+        rows = await self.conn.execute(
+            select(fleet_alarms).where(
+                fleet_alarms.c.open_key.is_not(None),
+                fleet_alarms.c.alerted_at.is_(None),
+                fleet_alarms.c.kind.in_(kinds),
+                fleet_alarms.c.raised_at <= raised_before,
+            )
+        )
+        return [_alarm(r) for r in rows]
+
+    async def mark_alerted(self, alarm_id: int, at: datetime) -> bool:
+        res = await self.conn.execute(
+            update(fleet_alarms)
+            .where(fleet_alarms.c.id == alarm_id, fleet_alarms.c.alerted_at.is_(None))
+            .values(alerted_at=at)
+        )
+        return bool(res.rowcount == 1)

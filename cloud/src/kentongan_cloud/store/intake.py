@@ -1,0 +1,198 @@
+"""Intake tables: events (event_id unique forever), sequence tracking, rejections, dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kentongan_cloud.records import EventRecord, SessionSeq
+from kentongan_cloud.store.base import metadata
+from kentongan_cloud.store.types import UtcDateTime, row_of
+
+events = Table(
+    "events",
+    metadata,
+    # The primary key is the idempotency rule: an event_id is stored once, forever.
+    Column("event_id", String(36), primary_key=True),
+    Column("gateway_id", String(32)),
+    Column("district", String(32), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("input", String(32), nullable=False),
+    Column("incident_type", String(32)),
+    Column("status", String(16), nullable=False),
+    Column("historical", Boolean, nullable=False),
+    Column("session_id", String(32), nullable=False),
+    Column("boot_id", String(36), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("monotonic_ms", BigInteger, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("clock_synced", Boolean, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("incident_id", String(36)),
+    Column("outcome", String(32), nullable=False),
+    Column("cancels", String(36)),
+    Column("value", Float),
+    Column("lat", Float),
+    Column("lon", Float),
+    Column("detail", Text),
+    Index("ix_events_gateway_session_seq", "gateway_id", "session_id", "seq"),
+    Index("ix_events_incident_id", "incident_id"),
+)
+
+intake_sessions = Table(
+    "intake_sessions",
+    metadata,
+    Column("gateway_id", String(32), primary_key=True),
+    Column("session_id", String(32), primary_key=True),
+    Column("first_seq", BigInteger, nullable=False),
+    Column("max_seq", BigInteger, nullable=False),
+    Column("received", Integer, nullable=False),
+    Column("last_at", UtcDateTime, nullable=False),
+)
+
+rejections = Table(
+    "intake_rejections",
+    metadata,
+    Column("reason", String(32), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("last_at", UtcDateTime, nullable=False),
+    Column("last_detail", Text, nullable=False),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("topic", Text, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+)
+
+
+def _event(row: object) -> EventRecord:
+    m = row._mapping  # type: ignore[attr-defined]
+    return EventRecord(**{k: m[k] for k in EventRecord.__dataclass_fields__})
+
+
+class IntakeRepo:
+    """Events, sequence gaps, rejection counters and the dead-letter table."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        rows = await self.conn.execute(select(events.c.event_id).where(events.c.event_id.in_(ids)))
+        return {r[0] for r in rows}
+
+    async def add_events(self, records: Sequence[EventRecord]) -> None:
+        if records:
+            await self.conn.execute(insert(events), [row_of(r) for r in records])
+
+    async def get_event(self, event_id: str) -> EventRecord | None:
+        row = (await self.conn.execute(select(events).where(events.c.event_id == event_id))).first()
+        return None if row is None else _event(row)
+
+    async def events_of(self, incident_id: str) -> list[EventRecord]:
+        rows = await self.conn.execute(
+            select(events)
+            .where(events.c.incident_id == incident_id)
+            .order_by(events.c.received_at, events.c.seq)
+        )
+        return [_event(r) for r in rows]
+
+    async def count_events(self) -> int:
+        return int((await self.conn.execute(select(func.count()).select_from(events))).scalar_one())
+
+    async def track_seq(
+        self, gateway_id: str, session_id: str, seqs: Iterable[int], now: datetime
+    ) -> None:
+        """Fold a batch's sequence numbers into the session's first/max/received counters."""
+        s = list(seqs)
+        lo, hi, n = min(s), max(s), len(s)
+        t = intake_sessions
+        key = (t.c.gateway_id == gateway_id) & (t.c.session_id == session_id)
+        res = await self.conn.execute(
+            update(t)
+            .where(key)
+            .values(
+                first_seq=func.min(t.c.first_seq, lo)
+                if self.conn.dialect.name == "sqlite"
+                else func.least(t.c.first_seq, lo),
+                max_seq=func.max(t.c.max_seq, hi)
+                if self.conn.dialect.name == "sqlite"
+                else func.greatest(t.c.max_seq, hi),
+                received=t.c.received + n,
+                last_at=now,
+            )
+        )
+        if res.rowcount == 0:
+            await self.conn.execute(
+                insert(t).values(
+                    gateway_id=gateway_id,
+                    session_id=session_id,
+                    first_seq=lo,
+                    max_seq=hi,
+                    received=n,
+                    last_at=now,
+                )
+            )
+
+    async def sessions(self, gateway_id: str | None = None) -> list[SessionSeq]:
+        q = select(intake_sessions).order_by(intake_sessions.c.last_at.desc())
+        if gateway_id is not None:
+            q = q.where(intake_sessions.c.gateway_id == gateway_id)
+        rows = await self.conn.execute(q)
+        return [SessionSeq(**dict(r._mapping)) for r in rows]
+
+    async def count_rejections(self, counts: dict[str, tuple[int, str]], now: datetime) -> None:
+        for reason, (n, detail) in counts.items():
+            res = await self.conn.execute(
+                update(rejections)
+                .where(rejections.c.reason == reason)
+                .values(count=rejections.c.count + n, last_at=now, last_detail=detail[:500])
+            )
+            if res.rowcount == 0:
+                await self.conn.execute(
+                    insert(rejections).values(
+                        reason=reason, count=n, last_at=now, last_detail=detail[:500]
+                    )
+                )
+
+    async def rejection_counts(self) -> dict[str, int]:
+        rows = await self.conn.execute(select(rejections.c.reason, rejections.c.count))
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def dead_letter(self, topic: str, payload: bytes, error: str, now: datetime) -> None:
+        await self.conn.execute(
+            insert(dead_letters).values(
+                topic=topic, payload=payload, error=error[:2000], received_at=now
+            )
+        )
+
+    async def dead_letters(self, limit: int = 100) -> list[tuple[int, str, bytes, str, datetime]]:
+        rows = await self.conn.execute(
+            select(dead_letters).order_by(dead_letters.c.id.desc()).limit(limit)
+        )
+        return [(r.id, r.topic, bytes(r.payload), r.error, r.received_at) for r in rows]

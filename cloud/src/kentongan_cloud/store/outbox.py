@@ -1,0 +1,177 @@
+"""The cloud outbox: side effects written in the incident's transaction, delivered later.
+
+Workers claim rows with a lease (a token and an expiry) in one conditional UPDATE, so two
+workers never hold the same row; a worker that dies leaves a lease that simply runs out.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kentongan_cloud.records import OutboxItem, OutboxKind, OutboxRow
+from kentongan_cloud.store.base import metadata
+from kentongan_cloud.store.types import UtcDateTime
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("lease_token", String(32)),
+    Column("lease_until", UtcDateTime),
+    Column("delivered_at", UtcDateTime),
+    Column("voided_at", UtcDateTime),
+    Column("failed_at", UtcDateTime),
+    Column("last_error", Text),
+    Index("ix_outbox_pending", "delivered_at", "voided_at", "failed_at", "next_attempt_at"),
+)
+
+
+class OutboxRepo:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def add(self, items: Sequence[OutboxItem], now: datetime) -> None:
+        """Queue side effects; an item whose key is already queued is left as it was."""
+        if not items:
+            return
+        rows = [
+            {
+                "kind": i.kind,
+                "idempotency_key": i.key,
+                "payload": i.payload,
+                "created_at": now,
+                "next_attempt_at": i.not_before or now,
+                "attempts": 0,
+            }
+            for i in items
+        ]
+        dialect = self.conn.dialect.name
+        stmt: Any
+        if dialect == "postgresql":
+            stmt = postgresql.insert(outbox).on_conflict_do_nothing(
+                index_elements=["idempotency_key"]
+            )
+        else:
+            stmt = sqlite.insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        await self.conn.execute(stmt, rows)
+
+    async def claim(
+        self, kinds: Sequence[OutboxKind], now: datetime, limit: int, lease_s: float
+    ) -> list[OutboxRow]:
+        """Lease up to `limit` due rows of these kinds to this caller."""
+        token = secrets.token_hex(16)
+        due = (
+            outbox.c.delivered_at.is_(None),
+            outbox.c.voided_at.is_(None),
+            outbox.c.failed_at.is_(None),
+            outbox.c.next_attempt_at <= now,
+            or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
+        )
+        ids = (
+            select(outbox.c.id)
+            .where(outbox.c.kind.in_(kinds), *due)
+            .order_by(outbox.c.id)
+            .limit(limit)
+            .scalar_subquery()
+        )
+        # The due conditions are repeated outside the subquery: PostgreSQL re-checks them on
+        # rows another worker leased meanwhile, so the loser skips them.
+        await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(ids), *due)
+            .values(lease_token=token, lease_until=now + timedelta(seconds=lease_s))
+        )
+        rows = await self.conn.execute(
+            select(outbox).where(outbox.c.lease_token == token).order_by(outbox.c.id)
+        )
+        return [
+            OutboxRow(r.id, r.kind, r.idempotency_key, r.payload, r.attempts, r.created_at, token)
+            for r in rows
+        ]
+
+    async def delivered(self, row: OutboxRow, now: datetime) -> None:
+        await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row.id, outbox.c.lease_token == row.lease_token)
+            .values(delivered_at=now, lease_until=None, attempts=outbox.c.attempts + 1)
+        )
+
+    async def retry_later(
+        self, row: OutboxRow, now: datetime, delay_s: float, error: str, *, give_up: bool
+    ) -> None:
+        await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row.id, outbox.c.lease_token == row.lease_token)
+            .values(
+                attempts=outbox.c.attempts + 1,
+                next_attempt_at=now + timedelta(seconds=delay_s),
+                lease_until=None,
+                last_error=error[:1000],
+                failed_at=now if give_up else None,
+            )
+        )
+
+    async def void(self, key: str, now: datetime) -> bool:
+        """Withdraw a row not yet delivered nor being delivered; False if too late."""
+        res = await self.conn.execute(
+            update(outbox)
+            .where(
+                outbox.c.idempotency_key == key,
+                outbox.c.delivered_at.is_(None),
+                outbox.c.voided_at.is_(None),
+                or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
+            )
+            .values(voided_at=now)
+        )
+        return bool(res.rowcount == 1)
+
+    async def state_of(self, key: str) -> str | None:
+        """pending, delivered, voided or failed; None when no such key."""
+        row = (
+            await self.conn.execute(select(outbox).where(outbox.c.idempotency_key == key))
+        ).first()
+        if row is None:
+            return None
+        if row.delivered_at is not None:
+            return "delivered"
+        if row.voided_at is not None:
+            return "voided"
+        if row.failed_at is not None:
+            return "failed"
+        return "pending"
+
+    async def pending_counts(self) -> dict[str, int]:
+        rows = await self.conn.execute(
+            select(outbox.c.kind, func.count())
+            .where(
+                outbox.c.delivered_at.is_(None),
+                outbox.c.voided_at.is_(None),
+                outbox.c.failed_at.is_(None),
+            )
+            .group_by(outbox.c.kind)
+        )
+        return {r[0]: int(r[1]) for r in rows}

@@ -1,0 +1,44 @@
+"""Helpers for the cloud's API tests: a cloud without MQTT, and logged-in callers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+from kentongan_cloud.api.auth import hash_password
+from kentongan_cloud.records import UserRecord
+from kentongan_cloud.store.db import Tx
+from kentongan_testkit.cloud_fixtures import CloudFactory
+from kentongan_testkit.cloudharness import CloudHarness
+
+PASSWORD = "kentongan-rahasia"
+Login = Callable[..., str]
+
+
+@pytest.fixture
+def api(cloud: CloudFactory) -> CloudHarness:
+    """The cloud with its API, HTTP intake and database; no broker."""
+    return cloud.start(mqtt=False, outbox=False, sweeper=False)
+
+
+def add_user(h: CloudHarness, name: str, role: str, gateway: str | None = None) -> None:
+    async def add(tx: Tx) -> None:
+        await tx.users.upsert(
+            UserRecord(name, hash_password(PASSWORD), role, gateway, True), datetime.now(UTC)
+        )
+
+    h.db(add)
+
+
+@pytest.fixture
+def login(api: CloudHarness) -> Login:
+    """`login(role, gateway=None)` creates a user of that role and returns a bearer token."""
+
+    def make(role: str, gateway: str | None = None) -> str:
+        add_user(api, role, role, gateway)
+        r = api.api("POST", "/api/v1/auth/login", json={"username": role, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        return str(r.json()["token"])
+
+    return make

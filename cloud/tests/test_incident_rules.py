@@ -1,0 +1,223 @@
+"""The incident rules on their own: opening, joining, confirmation, cancel, lifecycle."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from kentongan_cloud.domain.incident import (
+    ActivationIn,
+    CancelledPress,
+    Incident,
+    activate,
+    cancel_from_edge,
+    transition,
+)
+from kentongan_cloud.errors import ConflictError
+
+T0 = datetime(2024, 8, 17, 21, 0, tzinfo=UTC)
+
+
+def act(
+    at_s: float,
+    *,
+    post: str = "tb-poncowati-01",
+    input_: str = "tombol_pencurian",
+    historical: bool = False,
+    source: str = "button",
+    status: str = "actual",
+    kampung: str = "poncowati",
+    lat: float = -4.9013,
+    lon: float = 105.2338,
+) -> ActivationIn:
+    at = T0 + timedelta(seconds=at_s)
+    return ActivationIn(
+        event_id=str(uuid.uuid4()),
+        post=post,
+        gateway_id=post,
+        post_name=f"Pos {post}",
+        district="lamteng",
+        kecamatan="terbanggi-besar",
+        kampung=kampung,
+        lat=lat,
+        lon=lon,
+        incident_type="pencurian",
+        status=status,  # type: ignore[arg-type]
+        source=source,  # type: ignore[arg-type]
+        input=input_,
+        historical=historical,
+        occurred_at=at - timedelta(hours=3) if historical else at,
+        received_at=at,
+    )
+
+
+def run(*acts: ActivationIn) -> tuple[Incident, list[str]]:
+    inc: Incident | None = None
+    kinds: list[str] = []
+    for a in acts:
+        changes = activate(inc, [], a, radius_m=1000, actor="gateway:x")
+        inc = changes[0].incident
+        kinds += [c.kind for c in changes]
+    assert inc is not None
+    return inc, kinds
+
+
+def test_first_press_opens_unconfirmed() -> None:
+    inc, kinds = run(act(0))
+    assert kinds == ["opened"]
+    assert inc.state == "new"
+    assert inc.count == 1
+    assert not inc.confirmed
+
+
+def test_same_input_within_30_s_joins_without_confirming() -> None:
+    inc, kinds = run(act(0), act(10), act(29))
+    assert kinds == ["opened", "joined", "joined"]
+    assert inc.count == 3
+    assert not inc.confirmed
+
+
+def test_same_input_again_after_30_s_confirms() -> None:
+    inc, kinds = run(act(0), act(30))
+    assert kinds == ["opened", "joined", "confirmed"]
+    assert inc.confirmed
+    assert inc.confirmed_at == T0 + timedelta(seconds=30)
+
+
+def test_different_input_within_2_min_confirms_at_once() -> None:
+    _, kinds = run(act(0), act(5, input_="tombol_kebakaran"))
+    assert kinds[-1] == "confirmed"
+
+
+def test_second_activation_after_2_min_does_not_confirm() -> None:
+    inc, kinds = run(act(0), act(121))
+    assert kinds == ["opened", "joined"]
+    assert not inc.confirmed
+
+
+def test_historical_press_never_confirms_and_carries_its_age() -> None:
+    inc, kinds = run(act(0, historical=True), act(40, historical=True))
+    assert kinds == ["opened", "joined"]
+    assert inc.historical
+    assert inc.age_s == pytest.approx(3 * 3600)
+    assert not inc.confirmed
+
+
+def test_live_press_after_backlog_does_not_count_the_backlog() -> None:
+    inc, kinds = run(act(0, historical=True), act(40))
+    assert kinds == ["opened", "joined", "went_live"]
+    assert not inc.confirmed
+
+
+def test_resident_reports_never_confirm() -> None:
+    inc, kinds = run(act(0, source="web", input_="web_form"), act(40, source="web"))
+    assert not inc.confirmed
+    assert "confirmed" not in kinds
+
+
+def test_press_at_a_neighbouring_post_confirms_both() -> None:
+    first = activate(None, [], act(0), radius_m=1000, actor="a")[0].incident
+    changes = activate(
+        None,
+        [first],
+        act(20, post="tb-poncowati-02", lat=-4.9040, lon=105.2365),
+        radius_m=1000,
+        actor="b",
+    )
+    confirmed = {c.incident.post: c.sound for c in changes if c.kind == "confirmed"}
+    # Both are confirmed; only the new one starts the fan-out (it covers the same area).
+    assert confirmed == {"tb-poncowati-02": True, "tb-poncowati-01": False}
+
+
+def test_press_at_a_far_post_does_not_confirm() -> None:
+    first = activate(None, [], act(0), radius_m=1000, actor="a")[0].incident
+    changes = activate(
+        None,
+        [first],
+        act(20, post="sb-setia-bumi-01", kampung="setia-bumi", lat=-4.805, lon=105.53),
+        radius_m=1000,
+        actor="b",
+    )
+    assert [c.kind for c in changes] == ["opened"]
+    assert not first.confirmed
+
+
+def _press_of(inc: Incident, mono: int, gateway: str = "tb-poncowati-01") -> CancelledPress:
+    return CancelledPress(inc.opening_event_id, gateway, "boot-1", mono, inc.id)
+
+
+def test_cancel_within_window_cancels() -> None:
+    inc, _ = run(act(0))
+    _, change, why = cancel_from_edge(
+        inc,
+        _press_of(inc, 1000),
+        gateway_id="tb-poncowati-01",
+        boot_id="boot-1",
+        monotonic_ms=21_000,
+        window_s=30,
+        now=T0,
+    )
+    assert change is not None
+    assert change.kind == "cancelled"
+    assert why == ""
+    assert inc.state == "cancelled"
+    assert inc.open_key is None
+
+
+@pytest.mark.parametrize(
+    ("gateway", "boot", "mono", "reason"),
+    [
+        ("tb-poncowati-01", "boot-1", 32_000, "outside the cancel window of 30 s"),
+        ("tb-poncowati-01", "boot-2", 2_000, "outside the cancel window of 30 s"),
+        ("tb-poncowati-02", "boot-1", 2_000, "the cancel comes from another post"),
+    ],
+)
+def test_cancel_refused(gateway: str, boot: str, mono: int, reason: str) -> None:
+    inc, _ = run(act(0))
+    _, change, why = cancel_from_edge(
+        inc,
+        _press_of(inc, 1000),
+        gateway_id=gateway,
+        boot_id=boot,
+        monotonic_ms=mono,
+        window_s=30,
+        now=T0,
+    )
+    assert change is not None
+    assert change.kind == "cancel_refused"
+    assert why == reason
+    assert inc.state == "new"
+
+
+def test_confirmed_incident_is_not_cancelled_from_the_post() -> None:
+    inc, _ = run(act(0), act(31))
+    _, _, why = cancel_from_edge(
+        inc,
+        _press_of(inc, 1000),
+        gateway_id="tb-poncowati-01",
+        boot_id="boot-1",
+        monotonic_ms=5000,
+        window_s=30,
+        now=T0,
+    )
+    assert why == "a confirmed incident is closed by an operator"
+
+
+def test_lifecycle_records_who_and_when() -> None:
+    inc, _ = run(act(0))
+    t1, t2, t3 = (T0 + timedelta(minutes=m) for m in (1, 2, 3))
+    transition(inc, "acknowledge", "operator:sari", t1, "")
+    transition(inc, "dispatch", "operator:sari", t2, "Bhabinkamtibmas on the way")
+    transition(inc, "resolve", "supervisor:budi", t3, "")
+    assert (inc.acknowledged_at, inc.acknowledged_by) == (t1, "operator:sari")
+    assert (inc.dispatched_at, inc.dispatched_by) == (t2, "operator:sari")
+    assert (inc.closed_at, inc.closed_by, inc.state) == (t3, "supervisor:budi", "resolved")
+    assert inc.open_key is None
+
+
+def test_a_closed_incident_refuses_further_steps() -> None:
+    inc, _ = run(act(0))
+    transition(inc, "false_alarm", "operator:sari", T0, "")
+    with pytest.raises(ConflictError, match="incident is false_alarm; cannot acknowledge"):
+        transition(inc, "acknowledge", "operator:sari", T0, "")

@@ -1,0 +1,126 @@
+"""Fixtures for the cloud: databases (SQLite file and a throw-away PostgreSQL database) and
+a running cloud in-process.
+
+PostgreSQL is the machine's server at 127.0.0.1:5432 (trust auth, user postgres); each test
+session creates a database with a random name and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from kentongan_cloud.clock import Clock
+from kentongan_cloud.settings import Settings
+from kentongan_protocol.provisioning.tree import Provisioning
+
+from kentongan_testkit.cloudharness import CloudHarness, Recorders
+
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+DATABASES = ("sqlite", "postgresql")
+
+
+def _pg_connect(dsn: str) -> Any:
+    try:
+        return psycopg.connect(dsn, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        msg = (
+            f"PostgreSQL is not reachable at 127.0.0.1:5432 ({exc}); start it with "
+            "'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start'"
+        )
+        raise RuntimeError(msg) from exc
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """Name of a fresh PostgreSQL database for this test session."""
+    name = f"kentongan_test_{secrets.token_hex(6)}"
+    with _pg_connect(PG_ADMIN) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield name
+    with _pg_connect(PG_ADMIN) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=DATABASES)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each kind, as a SQLAlchemy URL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'kentongan.db'}"
+    name = request.getfixturevalue("postgres_database")
+    with _pg_connect(f"host=127.0.0.1 port=5432 user=postgres dbname={name}") as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+class CloudFactory:
+    """Starts clouds for one test (and stops whatever is still running at the end)."""
+
+    def __init__(self, request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> None:
+        self.request = request
+        self.db_url = db_url
+        self.tmp_path = tmp_path
+        self.started: list[CloudHarness] = []
+
+    def settings(
+        self, *, mqtt: bool = True, mqtt_overrides: dict[str, Any] | None = None, **overrides: Any
+    ) -> Settings:
+        env: dict[str, Any] = {
+            "config_dir": self.request.getfixturevalue("config_tree"),
+            "data_dir": self.tmp_path / "cloud-data",
+            "database": {"url": self.db_url},
+            "fleet": {"sweep_interval_s": 0.5},
+            "outbox": {"poll_interval_s": 0.2},
+        }
+        if mqtt:
+            broker = self.request.getfixturevalue("broker")
+            store = self.request.getfixturevalue("secrets_store")
+            env["mqtt"] = {"port": broker.port, "password": store.get_or_create("cloud")}
+            env["mqtt"] |= mqtt_overrides or {}
+        for key, value in overrides.items():
+            if isinstance(value, dict) and isinstance(env.get(key), dict):
+                env[key] = env[key] | value
+            else:
+                env[key] = value
+        return Settings(**env)
+
+    def start(
+        self,
+        *,
+        mqtt: bool = True,
+        outbox: bool = True,
+        sweeper: bool = True,
+        clock: Clock | None = None,
+        recorders: Recorders | None = None,
+        provisioning: Provisioning | None = None,
+        mqtt_overrides: dict[str, Any] | None = None,
+        **overrides: Any,
+    ) -> CloudHarness:
+        h = CloudHarness(
+            self.settings(mqtt=mqtt, mqtt_overrides=mqtt_overrides, **overrides),
+            provisioning or self.request.getfixturevalue("provisioning"),
+            clock=clock,
+            sinks=recorders.sinks() if recorders else None,
+            mqtt=mqtt,
+            outbox=outbox,
+            sweeper=sweeper,
+        )
+        self.started.append(h)
+        return h.start()
+
+    def close(self) -> None:
+        for h in self.started:
+            h.stop()
+
+
+@pytest.fixture
+def cloud(request: pytest.FixtureRequest, db_url: str, tmp_path: Path) -> Iterator[CloudFactory]:
+    """Start the cloud in-process: `cloud.start(mqtt=..., clock=..., recorders=...)`."""
+    factory = CloudFactory(request, db_url, tmp_path)
+    yield factory
+    factory.close()
