@@ -1,0 +1,461 @@
+"""The MQTT link: the only module that imports paho-mqtt.
+
+MQTT 5 over TCP (TLS when configured), QoS 1, TCP_NODELAY (Nagle adds ~40 ms to small
+messages). paho runs on the asyncio loop through its socket callbacks, without a thread of
+its own, so one process can hold thousands of links (virtual gateways). A fresh paho client
+is made for every connection: paho's own in-RAM resend queue is never used, the durable
+outbox does that job.
+
+Connection: keepalive ≤ 13 s, a persistent session (commands queued during a short outage
+arrive, each still bounded by the broker's counted-down message expiry), birth after the
+subscriptions are granted, Last Will with a delay. Reconnects back off exponentially with
+full jitter up to a cap; a refusal for bad credentials or authorisation stops the retries
+with a loud error, because retrying cannot fix it and hammering the broker hurts others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import ssl
+import struct
+import threading
+from collections.abc import Callable
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+
+from kentongan_edge.linkspec import (
+    REFUSALS,
+    LinkError,
+    LinkListener,
+    LinkSettings,
+    Retained,
+    backoff_delay,
+    tls_context,
+)
+
+__all__ = ["LinkError", "LinkListener", "LinkSettings", "MqttLink", "Retained", "check_connection"]
+
+_LOGGER = logging.getLogger(__name__)
+
+MISC_INTERVAL_S = 1.0
+
+
+def _paho_client(s: LinkSettings) -> mqtt.Client:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=mqtt.MQTTv5)
+    client.username_pw_set(s.username, s.password)
+    client.connect_timeout = s.connect_timeout_s
+    if s.tls:
+        client.tls_set_context(tls_context(s.ca_file))
+    return client
+
+
+def check_connection(settings: LinkSettings, timeout_s: float = 8.0) -> tuple[bool, str, bool]:
+    """Sign in once (clean start, no will) and report (ok, what happened, refused for good).
+
+    For `kentongan-edge check` while the service is stopped: the broker gives each gateway
+    one session, and this one replaces the daemon's.
+    """
+    done = threading.Event()
+    outcome: list[tuple[bool, str, bool]] = []
+    client = _paho_client(settings)
+
+    def on_connect(
+        _c: mqtt.Client, _u: object, _f: mqtt.ConnectFlags, rc: ReasonCode, _p: object
+    ) -> None:
+        if rc.is_failure:
+            why = REFUSALS.get(rc.value, str(rc))
+            outcome.append((False, f"refused: {why} (0x{rc.value:02x})", rc.value in REFUSALS))
+        else:
+            outcome.append((True, "connected, credentials accepted", False))
+        done.set()
+
+    client.on_connect = on_connect
+    try:
+        client.connect(settings.host, settings.port, keepalive=settings.keepalive_s)
+    except (OSError, ssl.SSLError) as exc:
+        return False, f"unreachable: {exc}", False
+    client.loop_start()
+    try:
+        if not done.wait(timeout_s):
+            return False, f"no answer within {timeout_s:g} s", False
+        return outcome[0]
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+class MqttLink:
+    """One MQTT 5 connection kept alive on the event loop (see module docstring)."""
+
+    def __init__(
+        self,
+        settings: LinkSettings,
+        listener: LinkListener,
+        *,
+        subscriptions: list[str],
+        birth: Retained | None = None,
+        will: Retained | None = None,
+        log: logging.LoggerAdapter[logging.Logger] | logging.Logger = _LOGGER,
+    ) -> None:
+        self.settings = settings
+        self._listener = listener
+        self._subscriptions = subscriptions
+        self._birth = birth
+        self._will = will
+        self._log = log
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: mqtt.Client | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closed: asyncio.Future[str] | None = None
+        self._misc: asyncio.TimerHandle | None = None
+        self._up = False
+        self._stopping = False
+        self._refusal: str | None = None
+        self._sub_mid: int | None = None
+        self._quiet_mids: dict[int, asyncio.Future[int]] = {}
+        self.attempts = 0
+        self.connections = 0
+
+    # --- public ------------------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """True once subscribed and the birth is sent, until the connection drops."""
+        return self._up
+
+    @property
+    def refused(self) -> str | None:
+        """Why the broker refused us for good, or None."""
+        return self._refusal
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = False
+        self._task = self._loop.create_task(self._run(), name=f"mqtt {self.settings.client_id}")
+
+    def publish(
+        self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
+    ) -> int | None:
+        """Queue a publish on the live connection; the mid, or None when not connected."""
+        client = self._client
+        if not self._up or client is None:
+            return None
+        info = client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            return None
+        return info.mid
+
+    async def stop(self, goodbye: Retained | None = None) -> None:
+        """Say goodbye (a retained message) if connected, disconnect cleanly, stop retrying."""
+        self._stopping = True
+        client = self._client
+        if goodbye is not None and self._up and client is not None:
+            waiter = self._quiet_publish(client, goodbye)
+            if waiter is not None:
+                try:
+                    await asyncio.wait_for(waiter, 2.0)
+                except TimeoutError:
+                    self._log.warning("no PUBACK for the offline state before disconnecting")
+        if client is not None and client.is_connected():
+            client.disconnect()
+            client.loop_write()  # flush DISCONNECT now: paho closes the socket after it
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._teardown()
+
+    def drop(self) -> None:
+        """Vanish without DISCONNECT, as a Pi losing power does (the Last Will follows)."""
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+        self._up = False
+        self._teardown(abort=True)
+
+    def nodelay(self) -> bool:
+        """Whether TCP_NODELAY is set on the live socket (diagnostics and tests)."""
+        sock = self._client.socket() if self._client is not None else None
+        if not isinstance(sock, socket.socket):
+            return False
+        return bool(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    # --- connection loop ---------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        loop = self._the_loop()
+        failures = 0
+        s = self.settings
+        while not self._stopping:
+            self.attempts += 1
+            client = self._new_client()
+            self._client = client
+            self._closed = loop.create_future()
+            try:
+                await loop.run_in_executor(None, self._connect, client)
+            except (OSError, ssl.SSLError, ValueError) as exc:
+                self._closed = None
+                failures += 1
+                delay = backoff_delay(failures, s.reconnect_min_s, s.reconnect_max_s)
+                self._log.warning(
+                    "cannot reach broker %s:%d (%s); next try in %.1f s", s.host, s.port, exc, delay
+                )
+                self._teardown()
+                await asyncio.sleep(delay)
+                continue
+            reason = await self._closed
+            was_up = self._up
+            self._up = False
+            self._teardown()
+            if self._refusal is not None:
+                self._log.critical(
+                    "broker %s:%d refused user %r: %s. Stopped retrying; local sirens and the "
+                    "outbox keep working. Fix the credentials or the broker's passwd/ACL, then "
+                    "restart or reload the daemon.",
+                    s.host,
+                    s.port,
+                    s.username,
+                    self._refusal,
+                )
+                self._listener.link_refused(self._refusal)
+                return
+            if was_up:
+                failures = 0
+                self._listener.link_down(reason)
+            if self._stopping:
+                return
+            failures += 1
+            delay = backoff_delay(failures, s.reconnect_min_s, s.reconnect_max_s)
+            self._log.warning("link to broker lost (%s); reconnecting in %.1f s", reason, delay)
+            await asyncio.sleep(delay)
+
+    def _new_client(self) -> mqtt.Client:
+        s = self.settings
+        client = _paho_client(s)
+        # Our outbox bounds what is in flight; paho must not hold anything back.
+        client.max_inflight_messages_set(0)
+        client.max_queued_messages_set(0)
+        if self._will is not None:
+            props = Properties(PacketTypes.WILLMESSAGE)
+            props.WillDelayInterval = s.will_delay_s
+            client.will_set(
+                self._will.topic, self._will.payload, qos=1, retain=True, properties=props
+            )
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_subscribe = self._on_subscribe
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        client.on_socket_open = self._on_socket_open
+        client.on_socket_close = self._on_socket_close
+        client.on_socket_register_write = self._on_register_write
+        client.on_socket_unregister_write = self._on_unregister_write
+        return client
+
+    def _connect(self, client: mqtt.Client) -> None:
+        """Blocking TCP (and TLS) connect; runs in the loop's executor."""
+        s = self.settings
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = s.session_expiry_s
+        client.connect(s.host, s.port, keepalive=s.keepalive_s, clean_start=False, properties=props)
+
+    def _teardown(self, *, abort: bool = False) -> None:
+        """Forget the current client; close its socket if paho has not (abort: with RST)."""
+        client = self._client
+        sock = client.socket() if client is not None else None
+        if isinstance(sock, socket.socket) and sock.fileno() >= 0:
+            if self._loop is not None:
+                self._loop.remove_reader(sock)
+                self._loop.remove_writer(sock)
+            if abort:
+                # SO_LINGER 0: the broker sees the link die without DISCONNECT.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        if self._misc is not None:
+            self._misc.cancel()
+            self._misc = None
+        for fut in self._quiet_mids.values():
+            if not fut.done():
+                fut.cancel()
+        self._quiet_mids.clear()
+        self._client = None
+
+    # --- paho callbacks (on the loop, except socket open/write during connect) --------------
+
+    def _the_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            msg = "the link is not started"
+            raise LinkError(msg)
+        return self._loop
+
+    def _in_loop(self, fn: Callable[[], None]) -> None:
+        loop = self._the_loop()
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            fn()
+        else:
+            loop.call_soon_threadsafe(fn)
+
+    def _on_socket_open(self, client: mqtt.Client, _u: object, sock: object) -> None:
+        if not isinstance(sock, socket.socket):
+            return
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def register() -> None:
+            if client is not self._client or sock.fileno() < 0:
+                return
+            loop = self._the_loop()
+            loop.add_reader(sock, self._readable, client, sock)
+            self._misc = loop.call_later(MISC_INTERVAL_S, self._misc_tick, client)
+
+        self._in_loop(register)
+
+    def _on_socket_close(self, _c: mqtt.Client, _u: object, sock: object) -> None:
+        loop = self._loop
+        if isinstance(sock, socket.socket) and loop is not None and sock.fileno() >= 0:
+            loop.remove_reader(sock)
+            loop.remove_writer(sock)
+
+    def _on_register_write(self, client: mqtt.Client, _u: object, sock: object) -> None:
+        if not isinstance(sock, socket.socket):
+            return
+
+        def register() -> None:
+            if client is self._client and sock.fileno() >= 0:
+                self._the_loop().add_writer(sock, self._writable, client)
+
+        self._in_loop(register)
+
+    def _on_unregister_write(self, _c: mqtt.Client, _u: object, sock: object) -> None:
+        loop = self._loop
+        if isinstance(sock, socket.socket) and loop is not None and sock.fileno() >= 0:
+            loop.remove_writer(sock)
+
+    def _readable(self, client: mqtt.Client, sock: socket.socket) -> None:
+        try:
+            client.loop_read()
+            # TLS may hold decrypted bytes the socket no longer signals.
+            while isinstance(sock, ssl.SSLSocket) and sock.fileno() >= 0 and sock.pending():
+                client.loop_read()
+        except Exception:
+            self._log.exception("error reading from the broker")
+
+    def _writable(self, client: mqtt.Client) -> None:
+        try:
+            client.loop_write()
+        except Exception:
+            self._log.exception("error writing to the broker")
+
+    def _misc_tick(self, client: mqtt.Client) -> None:
+        if client is not self._client:
+            return
+        client.loop_misc()
+        if client is self._client and self._loop is not None:
+            self._misc = self._loop.call_later(MISC_INTERVAL_S, self._misc_tick, client)
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        _u: object,
+        _flags: mqtt.ConnectFlags,
+        rc: ReasonCode,
+        _p: Properties | None,
+    ) -> None:
+        if rc.is_failure:
+            if rc.value in REFUSALS:
+                self._refusal = f"{REFUSALS[rc.value]} (CONNACK 0x{rc.value:02x})"
+            self._resolve(f"refused: {rc}")
+            client.disconnect()
+            return
+        self.connections += 1
+        result, mid = client.subscribe([(t, 1) for t in self._subscriptions])
+        if result != mqtt.MQTT_ERR_SUCCESS:
+            self._resolve(f"subscribe failed: {result}")
+            return
+        self._sub_mid = mid
+
+    def _on_subscribe(
+        self,
+        client: mqtt.Client,
+        _u: object,
+        mid: int,
+        codes: list[ReasonCode],
+        _p: Properties | None,
+    ) -> None:
+        if mid != self._sub_mid:
+            return
+        for topic, code in zip(self._subscriptions, codes, strict=False):
+            if code.is_failure:
+                self._log.error("broker refused subscription %s: %s", topic, code)
+        if self._birth is not None:
+            self._quiet_publish(client, self._birth)
+        self._up = True
+        self._log.info(
+            "connected to broker %s:%d as %r (attempt %d)",
+            self.settings.host,
+            self.settings.port,
+            self.settings.username,
+            self.attempts,
+        )
+        self._listener.link_up()
+
+    def _quiet_publish(self, client: mqtt.Client, msg: Retained) -> asyncio.Future[int] | None:
+        """Publish a state message whose PUBACK the listener does not need to hear about."""
+        info = client.publish(msg.topic, msg.payload, qos=1, retain=True)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS or self._loop is None:
+            return None
+        fut: asyncio.Future[int] = self._loop.create_future()
+        self._quiet_mids[info.mid] = fut
+        return fut
+
+    def _on_publish(
+        self, _c: mqtt.Client, _u: object, mid: int, rc: ReasonCode, _p: Properties | None
+    ) -> None:
+        quiet = self._quiet_mids.pop(mid, None)
+        if quiet is not None:
+            if not quiet.done():
+                quiet.set_result(rc.value)
+            if rc.is_failure:
+                self._log.error("broker refused a state message: %s", rc)
+            return
+        try:
+            self._listener.link_published(mid, rc.value)
+        except Exception:
+            self._log.exception("error handling a PUBACK")
+
+    def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
+        props = getattr(msg, "properties", None)
+        expiry = getattr(props, "MessageExpiryInterval", None) if props is not None else None
+        try:
+            self._listener.link_message(
+                msg.topic, bytes(msg.payload), None if expiry is None else int(expiry)
+            )
+        except Exception:
+            # A bad message must never stop the loop (nor the PUBACK paho sends after this).
+            self._log.exception("error handling a message on %s", msg.topic[:120])
+
+    def _on_disconnect(
+        self,
+        _c: mqtt.Client,
+        _u: object,
+        _flags: mqtt.DisconnectFlags,
+        rc: ReasonCode,
+        _p: Properties | None,
+    ) -> None:
+        self._up = False
+        self._resolve(str(rc))
+
+    def _resolve(self, reason: str) -> None:
+        fut = self._closed
+        if fut is not None and not fut.done():
+            fut.set_result(reason)
