@@ -116,6 +116,7 @@ class MqttLink:
         self._closed: asyncio.Future[str] | None = None
         self._misc: asyncio.TimerHandle | None = None
         self._up = False
+        self._session = False
         self._stopping = False
         self._refusal: str | None = None
         self._sub_mid: int | None = None
@@ -143,9 +144,13 @@ class MqttLink:
     def publish(
         self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False
     ) -> int | None:
-        """Queue a publish on the live connection; the mid, or None when not connected."""
+        """Queue a publish on the live connection; the mid, or None when not connected.
+
+        Allowed from the CONNACK on: a resumed session delivers queued commands before our
+        subscriptions are renewed, and their acks must go out.
+        """
         client = self._client
-        if not self._up or client is None:
+        if not self._session or client is None:
             return None
         info = client.publish(topic, payload, qos=qos, retain=retain)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
@@ -177,7 +182,7 @@ class MqttLink:
         self._stopping = True
         if self._task is not None:
             self._task.cancel()
-        self._up = False
+        self._up = self._session = False
         self._teardown(abort=True)
 
     def nodelay(self) -> bool:
@@ -212,7 +217,7 @@ class MqttLink:
                 continue
             reason = await self._closed
             was_up = self._up
-            self._up = False
+            self._up = self._session = False
             self._teardown()
             if self._refusal is not None:
                 self._log.critical(
@@ -378,6 +383,7 @@ class MqttLink:
             client.disconnect()
             return
         self.connections += 1
+        self._session = True
         result, mid = client.subscribe([(t, 1) for t in self._subscriptions])
         if result != mqtt.MQTT_ERR_SUCCESS:
             self._resolve(f"subscribe failed: {result}")
@@ -453,6 +459,7 @@ class MqttLink:
         _p: Properties | None,
     ) -> None:
         self._up = False
+        self._session = False
         self._resolve(str(rc))
 
     def _resolve(self, reason: str) -> None:

@@ -176,8 +176,8 @@ class VirtualGateway:
 
     # --- blocking API ------------------------------------------------------------------------
 
-    def _call(self, fn: Callable[[], T]) -> T:
-        return self.fleet.call(fn)
+    def _call(self, fn: Callable[[], T], timeout: float = 30.0) -> T:
+        return self.fleet.call(fn, timeout)
 
     def press(self, name: str, hold_s: float | None = None) -> list[Event]:
         return self.fleet.run(self.apress(name, hold_s), timeout=(hold_s or 10) + 10)
@@ -211,6 +211,28 @@ class VirtualGateway:
             )
 
         return self._call(make)
+
+    def emit_many(
+        self,
+        count: int,
+        kind: EventKind = "sensor_triggered",
+        input_name: str | None = None,
+        *,
+        incident_type: str | None = None,
+    ) -> list[Event]:
+        """`count` events in one go (a burst from a sensor, a load test)."""
+        gw = self.cfg.gateway
+        name = input_name or gw.panic_buttons[0].input
+        itype = incident_type or gw.panic_buttons[0].incident_type
+
+        def make() -> list[Event]:
+            d = self.d
+            return [
+                d.record(d.events.make(kind, name, source="sensor", incident_type=itype))
+                for _ in range(count)
+            ]
+
+        return self._call(make, timeout=max(30.0, count / 100))
 
     def raise_panic(self, name: str) -> Event:
         """What a confirmed hold does (siren, event), without waiting for the hold time."""
