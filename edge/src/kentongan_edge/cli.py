@@ -25,7 +25,7 @@ from kentongan_edge.control import Console, send_control, serve_control
 from kentongan_edge.daemon import MAINTENANCE_KEY, DaemonOptions, GatewayDaemon
 from kentongan_edge.errors import EX_CONFIG, ConfigError, CredentialsError, EdgeError
 from kentongan_edge.hardware import pin_map
-from kentongan_edge.link import LinkSettings, check_connection
+from kentongan_edge.link import LinkSettings, MqttLink
 from kentongan_edge.runtime import StateSettings, build_daemon, link_settings_for, open_state
 from kentongan_edge.sdnotify import notify, watchdog_interval_s
 
@@ -221,6 +221,47 @@ def _show(daemon: GatewayDaemon) -> None:
     )
 
 
+class _Quiet:
+    """A link listener that only needs the link's own state (for `check`)."""
+
+    def link_up(self) -> None: ...
+
+    def link_down(self, reason: str) -> None: ...
+
+    def link_refused(self, reason: str) -> None: ...
+
+    def link_message(self, topic: str, payload: bytes, expiry_s: int | None) -> None: ...
+
+    def link_published(self, mid: int, reason_code: int) -> None: ...
+
+
+async def check_connection(
+    settings: LinkSettings, timeout_s: float = 8.0
+) -> tuple[bool, str, bool]:
+    """Sign in once, clean, without will or subscriptions: (ok, what happened, refused).
+
+    Stop the service first: the broker gives each gateway one session, and this one ends
+    the daemon's.
+    """
+    link = MqttLink(
+        replace(settings, clean_start=True, session_expiry_s=0), _Quiet(), subscriptions=[]
+    )
+    link.start()
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            if link.connected:
+                return True, "connected, credentials accepted", False
+            if link.refused is not None:
+                return False, f"refused: {link.refused}", True
+            if link.last_error is not None:
+                return False, f"unreachable: {link.last_error}", False
+            await asyncio.sleep(0.05)
+        return False, f"no answer within {timeout_s:g} s", False
+    finally:
+        await link.stop()
+
+
 def _check(args: argparse.Namespace) -> int:
     cfg = _load(args)
     gw = cfg.gateway
@@ -232,7 +273,7 @@ def _check(args: argparse.Namespace) -> int:
     print(f"credentials: read from {gw.broker.credentials.env or gw.broker.credentials.file}")
     if args.offline:
         return 0
-    ok, detail, refused = check_connection(link)
+    ok, detail, refused = asyncio.run(check_connection(link))
     print(f"broker {link.host}:{link.port} ({'TLS' if link.tls else 'plain'}): {detail}")
     if ok:
         return 0

@@ -20,9 +20,6 @@ import contextlib
 import logging
 import socket
 import ssl
-import struct
-import threading
-from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
@@ -39,12 +36,11 @@ from kentongan_edge.linkspec import (
     backoff_delay,
     tls_context,
 )
+from kentongan_edge.loopio import LoopSockets
 
-__all__ = ["LinkError", "LinkListener", "LinkSettings", "MqttLink", "Retained", "check_connection"]
+__all__ = ["LinkError", "LinkListener", "LinkSettings", "MqttLink", "Retained"]
 
 _LOGGER = logging.getLogger(__name__)
-
-MISC_INTERVAL_S = 1.0
 
 
 def _paho_client(s: LinkSettings) -> mqtt.Client:
@@ -54,41 +50,6 @@ def _paho_client(s: LinkSettings) -> mqtt.Client:
     if s.tls:
         client.tls_set_context(tls_context(s.ca_file))
     return client
-
-
-def check_connection(settings: LinkSettings, timeout_s: float = 8.0) -> tuple[bool, str, bool]:
-    """Sign in once (clean start, no will) and report (ok, what happened, refused for good).
-
-    For `kentongan-edge check` while the service is stopped: the broker gives each gateway
-    one session, and this one replaces the daemon's.
-    """
-    done = threading.Event()
-    outcome: list[tuple[bool, str, bool]] = []
-    client = _paho_client(settings)
-
-    def on_connect(
-        _c: mqtt.Client, _u: object, _f: mqtt.ConnectFlags, rc: ReasonCode, _p: object
-    ) -> None:
-        if rc.is_failure:
-            why = REFUSALS.get(rc.value, str(rc))
-            outcome.append((False, f"refused: {why} (0x{rc.value:02x})", rc.value in REFUSALS))
-        else:
-            outcome.append((True, "connected, credentials accepted", False))
-        done.set()
-
-    client.on_connect = on_connect
-    try:
-        client.connect(settings.host, settings.port, keepalive=settings.keepalive_s)
-    except (OSError, ssl.SSLError) as exc:
-        return False, f"unreachable: {exc}", False
-    client.loop_start()
-    try:
-        if not done.wait(timeout_s):
-            return False, f"no answer within {timeout_s:g} s", False
-        return outcome[0]
-    finally:
-        client.disconnect()
-        client.loop_stop()
 
 
 class MqttLink:
@@ -114,7 +75,7 @@ class MqttLink:
         self._client: mqtt.Client | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed: asyncio.Future[str] | None = None
-        self._misc: asyncio.TimerHandle | None = None
+        self._io: LoopSockets | None = None
         self._up = False
         self._session = False
         self._stopping = False
@@ -123,6 +84,7 @@ class MqttLink:
         self._quiet_mids: dict[int, asyncio.Future[int]] = {}
         self.attempts = 0
         self.connections = 0
+        self.last_error: str | None = None
 
     # --- public ------------------------------------------------------------------------------
 
@@ -207,6 +169,7 @@ class MqttLink:
                 await loop.run_in_executor(None, self._connect, client)
             except (OSError, ssl.SSLError, ValueError) as exc:
                 self._closed = None
+                self.last_error = str(exc)
                 failures += 1
                 delay = backoff_delay(failures, s.reconnect_min_s, s.reconnect_max_s)
                 self._log.warning(
@@ -258,10 +221,11 @@ class MqttLink:
         client.on_subscribe = self._on_subscribe
         client.on_publish = self._on_publish
         client.on_message = self._on_message
-        client.on_socket_open = self._on_socket_open
-        client.on_socket_close = self._on_socket_close
-        client.on_socket_register_write = self._on_register_write
-        client.on_socket_unregister_write = self._on_unregister_write
+        io = self._io = LoopSockets(self._the_loop(), client, self._log)
+        client.on_socket_open = lambda _c, _u, sock: io.opened(sock)
+        client.on_socket_close = lambda _c, _u, sock: io.closed(sock)
+        client.on_socket_register_write = lambda _c, _u, sock: io.want_write(sock)
+        client.on_socket_unregister_write = lambda _c, _u, sock: io.written(sock)
         return client
 
     def _connect(self, client: mqtt.Client) -> None:
@@ -269,23 +233,17 @@ class MqttLink:
         s = self.settings
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = s.session_expiry_s
-        client.connect(s.host, s.port, keepalive=s.keepalive_s, clean_start=False, properties=props)
+        client.connect(
+            s.host, s.port, keepalive=s.keepalive_s, clean_start=s.clean_start, properties=props
+        )
 
     def _teardown(self, *, abort: bool = False) -> None:
         """Forget the current client; close its socket if paho has not (abort: with RST)."""
         client = self._client
         sock = client.socket() if client is not None else None
-        if isinstance(sock, socket.socket) and sock.fileno() >= 0:
-            if self._loop is not None:
-                self._loop.remove_reader(sock)
-                self._loop.remove_writer(sock)
-            if abort:
-                # SO_LINGER 0: the broker sees the link die without DISCONNECT.
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            sock.close()
-        if self._misc is not None:
-            self._misc.cancel()
-            self._misc = None
+        if self._io is not None:
+            self._io.close(sock if isinstance(sock, socket.socket) else None, abort=abort)
+            self._io = None
         for fut in self._quiet_mids.values():
             if not fut.done():
                 fut.cancel()
@@ -299,74 +257,6 @@ class MqttLink:
             msg = "the link is not started"
             raise LinkError(msg)
         return self._loop
-
-    def _in_loop(self, fn: Callable[[], None]) -> None:
-        loop = self._the_loop()
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is loop:
-            fn()
-        else:
-            loop.call_soon_threadsafe(fn)
-
-    def _on_socket_open(self, client: mqtt.Client, _u: object, sock: object) -> None:
-        if not isinstance(sock, socket.socket):
-            return
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-        def register() -> None:
-            if client is not self._client or sock.fileno() < 0:
-                return
-            loop = self._the_loop()
-            loop.add_reader(sock, self._readable, client, sock)
-            self._misc = loop.call_later(MISC_INTERVAL_S, self._misc_tick, client)
-
-        self._in_loop(register)
-
-    def _on_socket_close(self, _c: mqtt.Client, _u: object, sock: object) -> None:
-        loop = self._loop
-        if isinstance(sock, socket.socket) and loop is not None and sock.fileno() >= 0:
-            loop.remove_reader(sock)
-            loop.remove_writer(sock)
-
-    def _on_register_write(self, client: mqtt.Client, _u: object, sock: object) -> None:
-        if not isinstance(sock, socket.socket):
-            return
-
-        def register() -> None:
-            if client is self._client and sock.fileno() >= 0:
-                self._the_loop().add_writer(sock, self._writable, client)
-
-        self._in_loop(register)
-
-    def _on_unregister_write(self, _c: mqtt.Client, _u: object, sock: object) -> None:
-        loop = self._loop
-        if isinstance(sock, socket.socket) and loop is not None and sock.fileno() >= 0:
-            loop.remove_writer(sock)
-
-    def _readable(self, client: mqtt.Client, sock: socket.socket) -> None:
-        try:
-            client.loop_read()
-            # TLS may hold decrypted bytes the socket no longer signals.
-            while isinstance(sock, ssl.SSLSocket) and sock.fileno() >= 0 and sock.pending():
-                client.loop_read()
-        except Exception:
-            self._log.exception("error reading from the broker")
-
-    def _writable(self, client: mqtt.Client) -> None:
-        try:
-            client.loop_write()
-        except Exception:
-            self._log.exception("error writing to the broker")
-
-    def _misc_tick(self, client: mqtt.Client) -> None:
-        if client is not self._client:
-            return
-        client.loop_misc()
-        if client is self._client and self._loop is not None:
-            self._misc = self._loop.call_later(MISC_INTERVAL_S, self._misc_tick, client)
 
     def _on_connect(
         self,
@@ -384,6 +274,9 @@ class MqttLink:
             return
         self.connections += 1
         self._session = True
+        if not self._subscriptions:
+            self._ready(client)
+            return
         result, mid = client.subscribe([(t, 1) for t in self._subscriptions])
         if result != mqtt.MQTT_ERR_SUCCESS:
             self._resolve(f"subscribe failed: {result}")
@@ -403,6 +296,10 @@ class MqttLink:
         for topic, code in zip(self._subscriptions, codes, strict=False):
             if code.is_failure:
                 self._log.error("broker refused subscription %s: %s", topic, code)
+        self._ready(client)
+
+    def _ready(self, client: mqtt.Client) -> None:
+        """Subscribed (birth after subscribing): announce and let the traffic flow."""
         if self._birth is not None:
             self._quiet_publish(client, self._birth)
         self._up = True

@@ -66,6 +66,8 @@ class LinkSettings:
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 30.0
     connect_timeout_s: float = 5.0
+    clean_start: bool = False
+    """False: resume the broker's session, so commands queued during an outage arrive."""
 
     def __post_init__(self) -> None:
         if not 1 <= self.keepalive_s <= 13:
