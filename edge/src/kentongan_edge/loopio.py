@@ -1,0 +1,125 @@
+"""Driving an MQTT client's socket from an asyncio loop, without a network thread.
+
+paho's external-loop hooks tell us when its socket opens, closes and has bytes to write; we
+answer with the loop's readers and writers and a once-a-second `loop_misc` for keepalive.
+The client is seen through a small protocol, so this module needs no paho import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import ssl
+import struct
+from collections.abc import Callable
+from typing import Protocol
+
+MISC_INTERVAL_S = 1.0
+
+
+class SocketClient(Protocol):
+    """The part of paho's client an external loop drives."""
+
+    def loop_read(self, max_packets: int = 1) -> object: ...
+
+    def loop_write(self) -> object: ...
+
+    def loop_misc(self) -> object: ...
+
+
+class LoopSockets:
+    """Readers, writers and the keepalive tick of one client's connection.
+
+    paho calls `opened` and `want_write` from the thread that runs its blocking connect;
+    they hop onto the loop. Everything else happens on the loop.
+    """
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        client: SocketClient,
+        log: logging.LoggerAdapter[logging.Logger] | logging.Logger,
+    ) -> None:
+        self._loop = loop
+        self._client = client
+        self._log = log
+        self._misc: asyncio.TimerHandle | None = None
+        self._closed = False
+
+    def _on_loop(self, fn: Callable[[], None]) -> None:
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            fn()
+        else:
+            self._loop.call_soon_threadsafe(fn)
+
+    def opened(self, sock: object) -> None:
+        if not isinstance(sock, socket.socket):
+            return
+        # Nagle's algorithm holds small messages back ~40 ms; a panic must not wait.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+        def register() -> None:
+            if self._closed or sock.fileno() < 0:
+                return
+            self._loop.add_reader(sock, self._readable, sock)
+            self._misc = self._loop.call_later(MISC_INTERVAL_S, self._tick)
+
+        self._on_loop(register)
+
+    def closed(self, sock: object) -> None:
+        if isinstance(sock, socket.socket) and sock.fileno() >= 0:
+            self._loop.remove_reader(sock)
+            self._loop.remove_writer(sock)
+
+    def want_write(self, sock: object) -> None:
+        if not isinstance(sock, socket.socket):
+            return
+
+        def register() -> None:
+            if not self._closed and sock.fileno() >= 0:
+                self._loop.add_writer(sock, self._writable)
+
+        self._on_loop(register)
+
+    def written(self, sock: object) -> None:
+        if isinstance(sock, socket.socket) and sock.fileno() >= 0:
+            self._loop.remove_writer(sock)
+
+    def _readable(self, sock: socket.socket) -> None:
+        try:
+            self._client.loop_read()
+            # TLS may hold decrypted bytes the socket no longer signals.
+            while isinstance(sock, ssl.SSLSocket) and sock.fileno() >= 0 and sock.pending():
+                self._client.loop_read()
+        except Exception:
+            self._log.exception("error reading from the broker")
+
+    def _writable(self) -> None:
+        try:
+            self._client.loop_write()
+        except Exception:
+            self._log.exception("error writing to the broker")
+
+    def _tick(self) -> None:
+        if self._closed:
+            return
+        self._client.loop_misc()
+        if not self._closed:
+            self._misc = self._loop.call_later(MISC_INTERVAL_S, self._tick)
+
+    def close(self, sock: socket.socket | None = None, *, abort: bool = False) -> None:
+        """Stop driving; close `sock` if still open (abort: RST, as a power cut looks)."""
+        self._closed = True
+        if self._misc is not None:
+            self._misc.cancel()
+            self._misc = None
+        if sock is not None and sock.fileno() >= 0:
+            self.closed(sock)
+            if abort:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()

@@ -1,0 +1,111 @@
+"""The daemon built from files: reloading its configuration, and its heartbeat."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import yaml
+from gpiozero.pins.mock import MockFactory
+from kentongan_edge import config
+from kentongan_edge.daemon import GatewayDaemon
+from kentongan_edge.runtime import StateSettings, build_daemon, will_delay_s
+from kentongan_protocol.provisioning.gateway import Gateway
+from kentongan_protocol.provisioning.profile import EdgeProfile
+
+
+def write(tmp: Path, gw: Gateway, profile: EdgeProfile) -> Path:
+    data = gw.model_dump(mode="json", exclude_none=True)
+    data["broker"] = {
+        "host": "127.0.0.1",
+        "tls": False,
+        "credentials": {"env": "KENTONGAN_TEST_PASSWORD"},
+    }
+    path = tmp / "gateway.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    (tmp / "profile.yaml").write_text(yaml.safe_dump(profile.model_dump(mode="json")))
+    return path
+
+
+def edit(path: Path, change: dict[str, object]) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    for dotted, value in change.items():
+        *parents, last = dotted.split(".")
+        node = data
+        for p in parents:
+            node = node[int(p)] if p.isdigit() else node[p]
+        node[last] = value
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+
+
+async def started(path: Path, tmp: Path) -> GatewayDaemon:
+    d = build_daemon(
+        config.load(path), state=StateSettings(path=tmp / "o.db"), link=None, factory=MockFactory()
+    )
+    await d.start()
+    return d
+
+
+def test_reload_applies_hold_times_and_restarts_for_new_wiring(
+    tmp_path: Path, gateway: Gateway, profile: EdgeProfile
+) -> None:
+    path = write(tmp_path, gateway, profile)
+
+    async def scenario() -> None:
+        d = await started(path, tmp_path)
+        edit(path, {"panic_buttons.0.hold_time_s": 0.3})  # was 1.5
+        assert d.actions.reload()[0] == "done"
+        d.hardware.drive("tombol_pencurian", True)
+        await asyncio.sleep(0.45)
+        d.hardware.drive("tombol_pencurian", False)
+        assert [a.startswith("local:") for a in d.alarms.active()] == [True]
+        edit(path, {"panic_buttons.0.pin": 4})  # a new wire needs new devices
+        result, detail = d.actions.reload()
+        assert (result, "restarting" in detail) == ("done", True)
+        await asyncio.sleep(0.7)
+        assert d.restart_requested
+        await d.wait_stopped()
+
+    asyncio.run(scenario())
+
+
+def test_reload_refuses_a_broken_file_and_keeps_running(
+    tmp_path: Path, gateway: Gateway, profile: EdgeProfile
+) -> None:
+    path = write(tmp_path, gateway, profile)
+
+    async def scenario() -> None:
+        d = await started(path, tmp_path)
+        edit(path, {"panic_buttons.1.pin": 17})
+        result, detail = d.actions.reload()
+        assert result == "rejected"
+        assert "GPIO17 is already used" in detail
+        assert not d.restart_requested
+        await d.stop()
+
+    asyncio.run(scenario())
+
+
+def test_heartbeat_reports_health_and_backlog(
+    tmp_path: Path, gateway: Gateway, profile: EdgeProfile
+) -> None:
+    path = write(tmp_path, gateway, profile)
+
+    async def scenario() -> None:
+        d = await started(path, tmp_path)
+        d.actions.panic_held("tombol_kebakaran", "kebakaran")
+        beat = d.telemetry()
+        assert beat.session_id == d.session_id
+        assert beat.outbox_depth == 1
+        assert beat.shed_count == 0
+        assert beat.power == "mains"
+        assert beat.disk_used_pct is not None
+        await d.stop()
+
+    asyncio.run(scenario())
+
+
+def test_will_delay_keeps_offline_detection_within_20_s() -> None:
+    for keepalive in range(5, 14):
+        assert 1.5 * keepalive + will_delay_s(keepalive) <= 20
+    assert will_delay_s(10) == 5
