@@ -12,7 +12,15 @@ from typing import Annotated, Literal
 
 from kentongan_protocol.ids import Id
 from kentongan_protocol.payloads import MAX_COMMAND_EXPIRY_S
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kentongan_cloud.errors import ConfigError
@@ -20,6 +28,8 @@ from kentongan_cloud.responders.settings import ResponderSettings
 
 PLACEHOLDER_SECRET = "change-me-local-only"  # noqa: S105 - the known placeholder refused below
 """Default of every secret: fine on a laptop, refused in production."""
+EXAMPLE_PREFIX = "replace-with"
+"""How every value in .env.example starts: refused in production too."""
 
 
 class Section(BaseModel):
@@ -91,6 +101,11 @@ class InfluxSettings(Section):
     flush_interval_s: Annotated[float, Field(gt=0, le=60)] = 1.0
     timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
 
+    @field_validator("url", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        return None if value == "" else value
+
 
 class GrafanaSettings(Section):
     """Grafana for incident annotations (a service-account token); absent URL: none sent."""
@@ -98,6 +113,12 @@ class GrafanaSettings(Section):
     url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")] | None = None
     token: SecretStr = SecretStr(PLACEHOLDER_SECRET)
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 5.0
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        # docker compose passes an unset ${VAR:-} as an empty string.
+        return None if value == "" else value
 
 
 LOCAL_PUBLIC_URL = "http://127.0.0.1:8080"
@@ -161,9 +182,11 @@ class Settings(BaseSettings):
             secrets["KENTONGAN_INFLUX__TOKEN"] = self.influx.token
         if self.grafana.url:
             secrets["KENTONGAN_GRAFANA__TOKEN"] = self.grafana.token
+        if self.responders is not None:
+            secrets["KENTONGAN_RESPONDERS__ACK_SECRET"] = self.responders.ack_secret
         for env, value in secrets.items():
             raw = value.get_secret_value()
-            if raw == PLACEHOLDER_SECRET or len(raw) < 12:
+            if raw == PLACEHOLDER_SECRET or len(raw) < 12 or raw.startswith(EXAMPLE_PREFIX):
                 msg = f"{env} is a placeholder or shorter than 12 characters; set a real secret"
                 raise ValueError(msg)
         return self
