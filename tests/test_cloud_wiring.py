@@ -167,6 +167,13 @@ def test_a_panic_reaches_responders_influx_and_grafana(
         what="incident step points",
     )
     assert opened[0]["metric"]["type"] == "pencurian"
+    # The fields and tags the dashboards query (dashboards/SCHEMA.md).
+    assert stored('{__name__="incident_step_since_open_s",step="opened",source="button"}')
+    post.heartbeat()
+    health = h.wait_for(
+        lambda: stored('{__name__="gateway_health_uptime_s"}'), timeout=20, what="health points"
+    )
+    assert health[0]["metric"]["kampung"] == "poncowati"
 
     # Grafana: the incident's annotation with the project's tag.
     assert grafana.arrived.wait(20)
