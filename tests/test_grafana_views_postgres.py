@@ -6,11 +6,13 @@ posts, the residents' form, an operator's acknowledgement)."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 import pytest
+from kentongan_cloud.clock import ManualClock
 from kentongan_cloud.grafana.dashboards.queries import POSTGRES_UID
 from kentongan_testkit.cloud_fixtures import CloudFactory
 from kentongan_testkit.cloudharness import Recorders, VirtualPost
@@ -19,6 +21,13 @@ from kentongan_testkit.plugin import ClientFactory
 
 from tests.test_cloud_incidents import operator_token
 from tests.test_cloud_intake import acked_ids
+from tests.test_cloud_wiring import (
+    CC_SECRET,
+    PUBLIC,
+    CommandCentreSystem,
+    cc_system,  # noqa: F401 - fixture
+    provisioning,  # noqa: F401 - fixture: the command centre's webhook on cc_system
+)
 
 CONTRACT = REPO / "dashboards" / "postgres" / "contract.sql"
 DISTRICT = "lamteng"
@@ -114,3 +123,37 @@ def test_every_dashboard_query_runs_on_the_real_tables(
             if re.search(r"Peta", t.panel) and t.ref_id == "A":
                 assert len(result) >= len(online) - 1, t.key
         assert ran >= 5
+
+
+def test_escalation_level_follows_the_responders_ladders(
+    cloud: CloudFactory,
+    mqtt_client: ClientFactory,
+    postgres_database: str,
+    cc_system: tuple[CommandCentreSystem, str],  # noqa: F811 - the imported fixture
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KENTONGAN_WEBHOOK_CC", CC_SECRET)
+    clock = ManualClock()
+    h = cloud.start(clock=clock, real_sinks=True, responders={"public_url": PUBLIC})
+    post = VirtualPost(mqtt_client("tb-poncowati-01"), DISTRICT, "tb-poncowati-01")
+    post.listen()
+    post.press()
+    acked_ids(post, 1)
+    dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={postgres_database}"
+
+    def level() -> int | None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            row = conn.execute("SELECT escalation_level FROM grafana_incidents").fetchone()
+        return None if row is None else int(row[0])
+
+    assert level() == 0
+    clock.advance(31)  # past the cancel window: the agencies are paged
+    h.wait_for(lambda: cc_system[0].received, timeout=20, what="the first alert")
+    assert level() == 0
+    timeout_s = h.runtime.provisioning.district.escalation.ack_timeout_s
+    clock.advance(timeout_s + 1)  # nobody answered: each ladder's next person
+    h.wait_for(lambda: level() == 1, what="escalation to the next person")
+    for _ in range(2):  # the ladders run out: the command centre is paged
+        clock.advance(timeout_s + 1)
+        time.sleep(1.5)
+    h.wait_for(lambda: level() == 2, what="escalation to the command centre")
