@@ -49,6 +49,89 @@ def test_production_refuses_placeholder_secrets(monkeypatch: pytest.MonkeyPatch)
     )
 
 
+def _production(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith("KENTONGAN_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("KENTONGAN_MODE", "production")
+    monkeypatch.setenv("KENTONGAN_MQTT__PASSWORD", "a-real-broker-secret")
+    monkeypatch.setenv("KENTONGAN_SECRET_KEY", "another-real-secret")
+
+
+def test_sinks_sections_from_nested_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    _production(monkeypatch)
+    monkeypatch.setenv("KENTONGAN_INFLUX__URL", "http://influxdb:8086")
+    monkeypatch.setenv("KENTONGAN_INFLUX__TOKEN", "influx-token-of-this-district")
+    monkeypatch.setenv("KENTONGAN_INFLUX__SPOOL_PATH", "/var/lib/kentongan/spool.db")
+    monkeypatch.setenv("KENTONGAN_GRAFANA__URL", "http://grafana:3000")
+    monkeypatch.setenv("KENTONGAN_GRAFANA__TOKEN", "glsa_service_account_token")
+    monkeypatch.setenv("KENTONGAN_RESPONDERS__PUBLIC_URL", "https://kentongan.example.id")
+    monkeypatch.setenv("KENTONGAN_RESPONDERS__ACK_SECRET", "r" * 40)
+    monkeypatch.setenv("KENTONGAN_RESPONDERS__TELEGRAM__BOT_TOKEN", "123:telegram-bot-token")
+    s = load_settings()
+    assert (s.influx.url, s.influx.org, s.influx.bucket) == (
+        "http://influxdb:8086",
+        "kentongan",
+        "kentongan",
+    )
+    assert s.influx.spool_path == Path("/var/lib/kentongan/spool.db")
+    assert s.grafana.url == "http://grafana:3000"
+    assert s.responders is not None
+    assert s.responders.public_url == "https://kentongan.example.id"
+    assert s.responders.telegram is not None
+    assert not s.responders.local_mode
+
+
+def test_production_has_no_responders_unless_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    _production(monkeypatch)
+    assert load_settings().responders is None
+
+
+def test_local_mode_responders_answer_links_on_this_machine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key in list(os.environ):
+        if key.startswith("KENTONGAN_"):
+            monkeypatch.delenv(key)
+    s = load_settings()
+    assert s.responders is not None
+    assert (s.responders.public_url, s.responders.local_mode) == ("http://127.0.0.1:8080", True)
+
+
+@pytest.mark.parametrize(
+    ("variables", "detail"),
+    [
+        (
+            {"KENTONGAN_RESPONDERS__ACK_SECRET": "change-me"},
+            "ack_secret must be a random string of at least 32 characters outside local mode",
+        ),
+        (
+            {"KENTONGAN_RESPONDERS__ACK_SECRET": "r" * 40, "KENTONGAN_RESPONDERS__LOCAL_MODE": "1"},
+            "KENTONGAN_RESPONDERS__LOCAL_MODE is for local mode only",
+        ),
+        (
+            {"KENTONGAN_INFLUX__URL": "http://influxdb:8086"},
+            "KENTONGAN_INFLUX__TOKEN is a placeholder",
+        ),
+        (
+            {"KENTONGAN_GRAFANA__URL": "http://grafana:3000"},
+            "KENTONGAN_GRAFANA__TOKEN is a placeholder",
+        ),
+    ],
+)
+def test_production_refuses_placeholders_of_the_sinks(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], detail: str
+) -> None:
+    _production(monkeypatch)
+    monkeypatch.setenv("KENTONGAN_RESPONDERS__PUBLIC_URL", "https://kentongan.example.id")
+    monkeypatch.setenv("KENTONGAN_RESPONDERS__ACK_SECRET", "r" * 40)
+    for key, value in variables.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    assert detail in str(err.value)
+
+
 def test_production_with_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KENTONGAN_MODE", "production")
     monkeypatch.setenv("KENTONGAN_MQTT__PASSWORD", "a-real-broker-secret")

@@ -34,6 +34,19 @@ def test_validate_cli_accepts_the_sample(capsys: pytest.CaptureFixture[str]) -> 
     assert "OK" in capsys.readouterr().out
 
 
+def test_broker_cli_gives_each_cloud_worker_an_account(tmp_path: Path) -> None:
+    out, secrets = tmp_path / "broker", tmp_path / "secrets"
+    argv = ["broker", "--config", str(SAMPLE), "--out", str(out), "--secrets", str(secrets)]
+    assert provision([*argv, "--cloud-workers", "3"]) == 0
+    users = {line.split(":", 1)[0] for line in (out / "passwd").read_text().splitlines()}
+    assert {"cloud", "cloud-1", "cloud-2", "cloud-3", "technician"} <= users
+    assert "cloud-4" not in users
+    acl = (out / "acl").read_text()
+    block = acl.split("user cloud\n", 1)[1].split("\n\n", 1)[0]
+    for n in (1, 2, 3):
+        assert f"user cloud-{n}\n{block}\n\n" in acl
+
+
 @pytest.mark.parametrize("sample", sorted(INVALID.glob("*.yaml")), ids=lambda p: p.stem)
 def test_each_mistake_points_at_file_line_and_key(sample: Path, tmp_path: Path) -> None:
     tree = tmp_path / "firmware_configs"

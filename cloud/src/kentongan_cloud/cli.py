@@ -30,11 +30,11 @@ _LOGGER = logging.getLogger("kentongan_cloud")
 EX_CONFIG = 78
 
 
-def _load_sinks(spec: str | None, settings: Settings) -> Sinks:
-    """`module:function` returning Sinks: how the responders, time-series and Grafana parts
-    plug their ports into a worker without this module knowing them."""
+def _load_sinks(spec: str | None, settings: Settings) -> Sinks | None:
+    """`module:function` returning Sinks, replacing the ones built from the settings
+    (responders, InfluxDB, Grafana); None: build those."""
     if not spec:
-        return Sinks()
+        return None
     module, _, name = spec.partition(":")
     try:
         factory = getattr(importlib.import_module(module), name)
@@ -56,13 +56,15 @@ async def _until_signal() -> None:
     await stop.wait()
 
 
-async def _worker(settings: Settings, sinks: Sinks) -> None:
+async def _worker(settings: Settings, sinks: Sinks | None) -> None:
     async with CloudRuntime(settings, sinks=sinks):
         _LOGGER.info("worker running; stop with SIGTERM")
         await _until_signal()
 
 
-async def _serve(settings: Settings, host: str, port: int, with_worker: bool, sinks: Sinks) -> None:
+async def _serve(
+    settings: Settings, host: str, port: int, with_worker: bool, sinks: Sinks | None
+) -> None:
     rt = CloudRuntime(
         settings, sinks=sinks, mqtt=with_worker, outbox=with_worker, sweeper=with_worker
     )

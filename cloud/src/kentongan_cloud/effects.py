@@ -14,6 +14,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast, get_args
+
+from kentongan_protocol.payloads import Telemetry
 
 from kentongan_cloud.domain.fleet import FleetChange
 from kentongan_cloud.domain.incident import CLOSING, CONFIRMING_SOURCES, Change, Incident
@@ -22,6 +25,7 @@ from kentongan_cloud.fanout import Fanout
 from kentongan_cloud.ports import Annotation, FleetAlert, IncidentNotice, NoticeReason, TimePoint
 from kentongan_cloud.records import AuditEntry, CommandRecord, OutboxItem
 from kentongan_cloud.store.db import Tx
+from kentongan_cloud.timeseries import measurements
 
 # Technicians hear at once of these; of "offline" only after minutes (against flapping links).
 IMMEDIATE_ALERTS = frozenset({"mains_lost", "battery_low", "tamper", "siren_fault"})
@@ -81,26 +85,24 @@ class Effects:
             )
         )
 
+    def _point(self, point: TimePoint) -> None:
+        self.outbox.append(OutboxItem("point", f"point:{uuid.uuid4()}", point.model_dump_json()))
+
     def _step_point(self, ch: Change) -> None:
         inc = ch.incident
-        point = TimePoint(
-            measurement="incident_step",
-            tags={
-                "district": inc.district,
-                "kecamatan": inc.kecamatan,
-                "kampung": inc.kampung,
-                "type": inc.incident_type,
-                "status": inc.status,
-                "step": ch.kind,
-            },
-            fields={
-                "count": 1,
-                "seconds_since_open": max(0.0, (ch.at - inc.opened_at).total_seconds()),
-                "confirmed": inc.confirmed,
-            },
-            time=ch.at,
+        if ch.kind not in _STEPS:
+            return  # joins, notes and the like are not steps of the dashboards' schema
+        self._point(
+            measurements.incident_step(
+                incident_place(inc),
+                incident_type=inc.incident_type,
+                step=cast(measurements.IncidentStep, ch.kind),
+                source=inc.source,
+                opened_at=inc.opened_at,
+                at=ch.at,
+                status=inc.status,
+            )
         )
-        self.outbox.append(OutboxItem("point", f"point:{uuid.uuid4()}", point.model_dump_json()))
 
     def _annotate(self, ch: Change, text: str) -> None:
         inc = ch.incident
@@ -194,34 +196,35 @@ class Effects:
 
     # --- fleet -------------------------------------------------------------------------------
 
-    def press_point(
-        self, inc: Incident, source: str, historical: bool, delay_s: float, at: datetime
-    ) -> None:
-        point = TimePoint(
-            measurement="press",
-            tags={
-                "district": inc.district,
-                "kecamatan": inc.kecamatan,
-                "kampung": inc.kampung,
-                "gateway": inc.gateway_id or "-",
-                "type": inc.incident_type,
-                "status": inc.status,
-                "source": source,
-            },
-            fields={"count": 1, "historical": historical, "delay_s": max(0.0, delay_s)},
-            time=at,
+    def press_point(self, inc: Incident, historical: bool, at: datetime) -> None:
+        """A panic pressed at a post (phone and web reports are no button presses)."""
+        if inc.gateway_id is None:
+            return
+        self._point(
+            measurements.press(
+                incident_place(inc),
+                kind="panic",
+                at=at,
+                status=inc.status,
+                incident_type=inc.incident_type,
+                historical=historical,
+            )
         )
-        self.outbox.append(OutboxItem("point", f"point:{uuid.uuid4()}", point.model_dump_json()))
 
-    def fleet_point(
-        self, gateway_id: str, fields: dict[str, float | int | bool], at: datetime, measurement: str
-    ) -> None:
-        site = self.directory.sites.get(gateway_id)
-        tags = {"district": self.directory.district_id, "gateway": gateway_id}
-        if site is not None:
-            tags |= {"kecamatan": site.place.kecamatan, "kampung": site.place.kampung}
-        point = TimePoint(measurement=measurement, tags=tags, fields=fields, time=at)
-        self.outbox.append(OutboxItem("point", f"point:{uuid.uuid4()}", point.model_dump_json()))
+    def site_place(self, gateway_id: str) -> measurements.Place:
+        site = self.directory.sites.get(gateway_id) or self.directory.revoked_sites.get(gateway_id)
+        if site is None:
+            msg = f"gateway {gateway_id} is not in the directory"
+            raise KeyError(msg)
+        return measurements.Place(
+            self.directory.district_id, site.place.kecamatan, site.place.kampung, gateway_id
+        )
+
+    def telemetry_points(self, gateway_id: str, telemetry: Telemetry, at: datetime) -> None:
+        for point in measurements.telemetry_points(
+            self.site_place(gateway_id), telemetry, received_at=at
+        ):
+            self._point(point)
 
     def fleet_alert(self, gateway_id: str, kind: str, raised_at: datetime, text: str) -> None:
         site = self.directory.sites.get(gateway_id)
@@ -242,8 +245,13 @@ class Effects:
     async def fleet_changes(self, tx: Tx, changes: list[FleetChange]) -> None:
         for ch in changes:
             if ch.kind in ("online", "offline"):
-                self.fleet_point(
-                    ch.gateway_id, {"online": ch.kind == "online"}, ch.at, "gateway_online"
+                self._point(
+                    measurements.gateway_online(
+                        self.site_place(ch.gateway_id),
+                        online=ch.kind == "online",
+                        reason=_online_reason(ch),
+                        at=ch.at,
+                    )
                 )
             elif ch.kind == "alarm_raised" and ch.alarm is not None:
                 await tx.fleet.raise_alarm(ch.gateway_id, ch.alarm, ch.at, ch.detail)
@@ -252,9 +260,27 @@ class Effects:
             elif ch.kind == "alarm_cleared" and ch.alarm is not None:
                 await tx.fleet.clear_alarm(ch.gateway_id, ch.alarm, ch.at)
             elif ch.kind == "duty":
-                self.fleet_point(
-                    ch.gateway_id, {"on_duty": ch.detail == "on duty"}, ch.at, "post_duty"
+                on = ch.detail == "on duty"
+                self._point(
+                    measurements.press(
+                        self.site_place(ch.gateway_id),
+                        kind="duty_check_in" if on else "duty_check_out",
+                        at=ch.at,
+                    )
                 )
+
+
+_STEPS = frozenset(get_args(measurements.IncidentStep))
+
+
+def incident_place(inc: Incident) -> measurements.Place:
+    return measurements.Place(inc.district, inc.kecamatan, inc.kampung, inc.gateway_id)
+
+
+def _online_reason(ch: FleetChange) -> measurements.OnlineReason:
+    if ch.kind == "online":
+        return "heartbeat" if ch.detail == "heartbeat" else "birth"
+    return "will" if ch.detail == "last_will" else "heartbeat_timeout"
 
 
 def _alert_text(kind: str) -> str:

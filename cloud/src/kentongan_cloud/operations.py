@@ -33,6 +33,9 @@ class Operations:
     clock: Clock
     command_expiry_s: int
     on_commit: Callable[[], None] | None = None
+    # Called after an operator acknowledged (or dispatched a new incident): stops the
+    # responders' escalation.
+    on_operator_ack: Callable[[str, str], Awaitable[None]] | None = None
 
     def _effects(self) -> Effects:
         return Effects(self.directory, Fanout(self.directory, self.command_expiry_s))
@@ -70,12 +73,19 @@ class Operations:
     async def act(self, incident_id: str, action: Action, actor: str, note: str) -> Incident:
         """acknowledge, dispatch, resolve, false_alarm or cancel."""
 
+        took_new = False
+
         async def work(tx: Tx) -> Incident:
+            nonlocal took_new
             inc = await self._load(tx, incident_id)
+            took_new = inc.state == "new" and action in ("acknowledge", "dispatch")
             change = transition(inc, action, actor, self.clock.now(), note)
             return await self._apply(tx, inc, change)
 
-        return await self._retry(work)
+        inc = await self._retry(work)
+        if took_new and self.on_operator_ack is not None:
+            await self.on_operator_ack(incident_id, actor)
+        return inc
 
     async def note(self, incident_id: str, actor: str, text: str) -> Incident:
         async def work(tx: Tx) -> Incident:

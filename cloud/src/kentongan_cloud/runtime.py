@@ -15,14 +15,16 @@ from kentongan_protocol.provisioning.tree import Provisioning, ProvisioningError
 
 from kentongan_cloud.clock import Clock, SystemClock
 from kentongan_cloud.domain.sites import Directory, build_directory
-from kentongan_cloud.errors import ConfigError
+from kentongan_cloud.errors import ConfigError, NotFoundError
 from kentongan_cloud.fleet.sweeper import Sweeper
 from kentongan_cloud.intake.pipeline import Intake
 from kentongan_cloud.mqtt_link import InboundMessage, MqttLink
 from kentongan_cloud.operations import Operations
 from kentongan_cloud.outbox.worker import OutboxWorker, Sinks
+from kentongan_cloud.responders import Acknowledgement, Responders
 from kentongan_cloud.settings import Settings
 from kentongan_cloud.store.db import Database
+from kentongan_cloud.wiring import Wired, wire_sinks
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -40,7 +42,11 @@ def load_provisioning(settings: Settings) -> Provisioning:
 
 
 class CloudRuntime:
-    """Starts and stops the cloud's parts in this process."""
+    """Starts and stops the cloud's parts in this process.
+
+    Without `sinks`, the real ones are built from the settings (responders, InfluxDB,
+    Grafana: each when configured); with `sinks`, exactly those are used (tests, `--sinks`).
+    """
 
     def __init__(
         self,
@@ -57,6 +63,10 @@ class CloudRuntime:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.sinks = sinks or Sinks()
+        self._build_sinks = sinks is None
+        self.wired: Wired | None = None
+        self.responders: Responders | None = None
+        self._responders_stop = asyncio.Event()
         self._prov = provisioning
         self._want_mqtt = mqtt
         self._want_outbox = outbox
@@ -78,6 +88,12 @@ class CloudRuntime:
         await self.db.create_schema()
         async with self.db.transaction() as tx:
             await tx.fleet.sync(self.directory, prov.gateways.keys())
+        if self._build_sinks:
+            self.wired = await wire_sinks(
+                s, self.db, prov.district, clock=self.clock, on_ack=self._on_responder_ack
+            )
+            self.sinks = self.wired.sinks
+            self.responders = self.wired.responders
         loop = asyncio.get_running_loop()
         if self._want_mqtt:
             self.link = MqttLink(
@@ -108,6 +124,7 @@ class CloudRuntime:
             self.clock,
             s.mqtt.command_expiry_s,
             on_commit=self.outbox.wake if self.outbox else None,
+            on_operator_ack=self._on_operator_ack if self.responders else None,
         )
         if self._want_sweeper:
             self.sweeper = Sweeper(
@@ -123,6 +140,9 @@ class CloudRuntime:
             self._spawn("outbox", self.outbox.run())
         if self.sweeper is not None:
             self._spawn("sweeper", self.sweeper.run())
+        if self.responders is not None and self._want_outbox:
+            self._responders_stop.clear()
+            self._spawn("responders", self.responders.run(self._responders_stop))
         if self.link is not None:
             self.link.start()
             try:
@@ -144,6 +164,25 @@ class CloudRuntime:
         task: asyncio.Task[None] = asyncio.create_task(coro, name=name)  # type: ignore[arg-type]
         self._tasks.append(task)
 
+    async def _on_responder_ack(self, ack: Acknowledgement) -> None:
+        """A responder's acknowledgement goes on the incident's timeline."""
+        text = f"Diterima oleh {ack.person_name} ({ack.agency_name}) lewat {ack.channel}"
+        try:
+            await self.operations.note(ack.incident_id, f"responder:{ack.person_id}"[:64], text)
+        except NotFoundError:
+            _LOGGER.warning("acknowledgement for unknown incident %s", ack.incident_id)
+
+    async def _on_operator_ack(self, incident_id: str, operator: str) -> None:
+        """The command centre took the incident: the responders' escalation stops."""
+        if self.responders is None:
+            return
+        try:
+            # Actors read "role:username"; the responders record "operator:<username>".
+            await self.responders.acks.by_operator(incident_id, operator.rpartition(":")[2])
+        except Exception:
+            # The incident step is committed; escalation goes on, and says so in the log.
+            _LOGGER.exception("could not stop escalation of incident %s", incident_id)
+
     def _on_mqtt(self, msg: InboundMessage) -> None:
         link = self.link
         if link is None:
@@ -159,10 +198,13 @@ class CloudRuntime:
         self._tasks = []
 
     async def stop(self) -> None:
-        """Orderly stop: no new work, connection closed, pools disposed."""
+        """Orderly stop: no new work, connection closed, sinks flushed, pools disposed."""
+        self._responders_stop.set()
         await self._cancel_tasks()
         if self.link is not None:
             self.link.stop()
+        if self.wired is not None:
+            await self.wired.aclose()
         await self.db.close()
 
     async def crash(self) -> None:
@@ -170,6 +212,8 @@ class CloudRuntime:
         if self.link is not None:
             self.link.kill()
         await self._cancel_tasks()
+        if self.wired is not None:
+            await self.wired.aclose()
         await self.db.close()
 
     async def __aenter__(self) -> CloudRuntime:

@@ -12,13 +12,24 @@ from typing import Annotated, Literal
 
 from kentongan_protocol.ids import Id
 from kentongan_protocol.payloads import MAX_COMMAND_EXPIRY_S
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kentongan_cloud.errors import ConfigError
+from kentongan_cloud.responders.settings import ResponderSettings
 
 PLACEHOLDER_SECRET = "change-me-local-only"  # noqa: S105 - the known placeholder refused below
 """Default of every secret: fine on a laptop, refused in production."""
+EXAMPLE_PREFIX = "replace-with"
+"""How every value in .env.example starts: refused in production too."""
 
 
 class Section(BaseModel):
@@ -76,6 +87,44 @@ class ApiSettings(Section):
     cap_sender: Annotated[str, Field(min_length=3, max_length=200)] = "kentongan@localhost"
 
 
+class InfluxSettings(Section):
+    """The InfluxDB 2.x bucket the time series go to; absent URL: no points are written."""
+
+    url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")] | None = None
+    token: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    org: Annotated[str, Field(min_length=1, max_length=100)] = "kentongan"
+    bucket: Annotated[str, Field(min_length=1, max_length=100)] = "kentongan"
+    # Where points wait while InfluxDB is down (bounded); default: in the data directory.
+    spool_path: Path | None = None
+    spool_max_points: Annotated[int, Field(ge=1000)] = 2_000_000
+    batch_size: Annotated[int, Field(ge=1, le=50_000)] = 1000
+    flush_interval_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        return None if value == "" else value
+
+
+class GrafanaSettings(Section):
+    """Grafana for incident annotations (a service-account token); absent URL: none sent."""
+
+    url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/[^\s]*)?$")] | None = None
+    token: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    timeout_s: Annotated[float, Field(gt=0, le=60)] = 5.0
+
+    @field_validator("url", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        # docker compose passes an unset ${VAR:-} as an empty string.
+        return None if value == "" else value
+
+
+LOCAL_PUBLIC_URL = "http://127.0.0.1:8080"
+"""Where acknowledgement links point in local mode unless KENTONGAN_RESPONDERS__PUBLIC_URL."""
+
+
 class Settings(BaseSettings):
     """Everything the cloud service reads at start."""
 
@@ -95,18 +144,49 @@ class Settings(BaseSettings):
     fleet: FleetSettings = FleetSettings()
     outbox: OutboxSettings = OutboxSettings()
     api: ApiSettings = ApiSettings()
+    influx: InfluxSettings = InfluxSettings()
+    grafana: GrafanaSettings = GrafanaSettings()
+    # Notifications to responders. Local mode: on by default, links to LOCAL_PUBLIC_URL and
+    # a placeholder link secret; production: on when KENTONGAN_RESPONDERS__PUBLIC_URL and
+    # KENTONGAN_RESPONDERS__ACK_SECRET (32+ random characters) are set.
+    responders: ResponderSettings | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _local_responders(cls, data: object) -> object:
+        if not isinstance(data, dict) or data.get("mode", "local") != "local":
+            return data
+        section = data.get("responders")
+        if section is None:
+            section = {}
+        if isinstance(section, dict):
+            section = {
+                "public_url": LOCAL_PUBLIC_URL,
+                "ack_secret": PLACEHOLDER_SECRET,
+                "local_mode": True,
+            } | section
+        return data | {"responders": section}
 
     @model_validator(mode="after")
     def _no_placeholder_in_production(self) -> Settings:
         if self.mode != "production":
             return self
+        if self.responders is not None and self.responders.local_mode:
+            msg = "KENTONGAN_RESPONDERS__LOCAL_MODE is for local mode only"
+            raise ValueError(msg)
         secrets = {
             "KENTONGAN_SECRET_KEY": self.secret_key,
             "KENTONGAN_MQTT__PASSWORD": self.mqtt.password,
         }
+        if self.influx.url:
+            secrets["KENTONGAN_INFLUX__TOKEN"] = self.influx.token
+        if self.grafana.url:
+            secrets["KENTONGAN_GRAFANA__TOKEN"] = self.grafana.token
+        if self.responders is not None:
+            secrets["KENTONGAN_RESPONDERS__ACK_SECRET"] = self.responders.ack_secret
         for env, value in secrets.items():
             raw = value.get_secret_value()
-            if raw == PLACEHOLDER_SECRET or len(raw) < 12:
+            if raw == PLACEHOLDER_SECRET or len(raw) < 12 or raw.startswith(EXAMPLE_PREFIX):
                 msg = f"{env} is a placeholder or shorter than 12 characters; set a real secret"
                 raise ValueError(msg)
         return self

@@ -51,6 +51,9 @@ def create_app(settings: Settings, *, runtime: CloudRuntime | None = None) -> Fa
         app.state.runtime = runtime
     for module in (routes_auth, routes_incidents, routes_fleet, routes_ops, routes_intake):
         app.include_router(module.router)
+    if runtime is not None and runtime.responders is not None:
+        # The one-tap acknowledgement links and the providers' inbound replies.
+        app.include_router(runtime.responders.router())
 
     @app.exception_handler(NotFoundError)
     async def _not_found(_r: Request, exc: NotFoundError) -> JSONResponse:

@@ -187,19 +187,7 @@ def _fleet(b: _Batch, gid: str, rule: object) -> ItemResult:
 
 
 def _telemetry_point(b: _Batch, item: TelemetryItem) -> None:
-    t = item.telemetry
-    fields: dict[str, float | int | bool] = {
-        "uptime_s": t.uptime_s,
-        "outbox_depth": t.outbox_depth,
-        "shed_count": t.shed_count,
-        "on_battery": t.power == "battery",
-        "tamper": t.tamper,
-    }
-    for name in ("cpu_temp_c", "load_1m", "memory_used_pct", "disk_used_pct", "wifi_signal_dbm"):
-        value = getattr(t, name)
-        if value is not None:
-            fields[name] = value
-    b.effects.fleet_point(item.site.gateway_id, fields, b.now, "gateway_health")
+    b.effects.telemetry_points(item.site.gateway_id, item.telemetry, b.now)
 
 
 async def _event(b: _Batch, item: EventItem) -> EventRecord:
@@ -248,9 +236,8 @@ async def _event(b: _Batch, item: EventItem) -> EventRecord:
             if any(c.kind == "confirmed" and c.incident is inc for c in changes)
             else changes[0].kind
         )
-        b.effects.press_point(
-            inc, ev.source, ev.historical, (now - ev.occurred_at).total_seconds(), now
-        )
+        # When it happened, if the gateway's clock could tell; else when it arrived.
+        b.effects.press_point(inc, ev.historical, ev.occurred_at if ev.clock_synced else now)
         if item.report is not None:
             r = item.report
             b.reports.append(

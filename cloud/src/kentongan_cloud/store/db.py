@@ -17,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from kentongan_cloud.errors import DatabaseUnavailableError, StaleWriteError
 from kentongan_cloud.store import commands, fleet, incidents, intake, outbox, users
+from kentongan_cloud.store import responders as _responders  # noqa: F401 - its tables
 from kentongan_cloud.store.base import make_engine, metadata
+from kentongan_cloud.store.grafana_views import create_views
 
 __all__ = ["Database", "RetryableError", "Tx", "is_retryable"]
 
@@ -80,11 +82,18 @@ class Database:
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
 
     async def create_schema(self) -> None:
+        """Tables (and, on PostgreSQL, the views Grafana reads); safe to run again."""
         async with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                # Two workers starting together must not race on CREATE TABLE / VIEW.
+                await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")
             await conn.run_sync(metadata.create_all)
+            await create_views(conn)
 
     async def drop_schema(self) -> None:
         async with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                await conn.exec_driver_sql("DROP VIEW IF EXISTS grafana_posts, grafana_incidents")
             await conn.run_sync(metadata.drop_all)
 
     async def truncate_all(self) -> None:

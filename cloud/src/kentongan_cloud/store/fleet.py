@@ -26,6 +26,7 @@ from kentongan_cloud.domain.sites import Directory
 from kentongan_cloud.errors import StaleWriteError
 from kentongan_cloud.records import FleetAlarmRecord
 from kentongan_cloud.store.base import metadata
+from kentongan_cloud.store.grafana_views import sync_names
 from kentongan_cloud.store.types import UtcDateTime
 
 gateways = Table(
@@ -109,6 +110,7 @@ class FleetRepo:
 
     async def sync(self, d: Directory, every_id: Iterable[str]) -> None:
         """Make the registry match the provisioning files: add, update, revoke, retire."""
+        await sync_names(self.conn, d)
         known = {r[0] for r in await self.conn.execute(select(gateways.c.gateway_id))}
         files = set(every_id)
         everyone = [(s, False) for s in d.sites.values()]

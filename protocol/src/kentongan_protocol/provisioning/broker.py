@@ -13,6 +13,8 @@ from kentongan_protocol.topics import EDGE_PUBLISHES, ROOT, Suffix, broadcast_to
 
 CLOUD_USER = "cloud"
 TECHNICIAN_USER = "technician"
+DEFAULT_CLOUD_WORKERS = 2
+"""Cloud workers that may run at once on the `$share/` group, each with its own account."""
 # Mosquitto 2.0's `$7$` format: PBKDF2-HMAC-SHA512, 101 iterations, 12-byte salt.
 _PBKDF2_ITERATIONS = 101
 _SALT_BYTES = 12
@@ -30,19 +32,36 @@ def hash_password(password: str, *, salt: bytes | None = None) -> str:
     return f"$7${_PBKDF2_ITERATIONS}${b64(salt).decode()}${b64(digest).decode()}"
 
 
-def render_acl(prov: Provisioning) -> str:
+def cloud_accounts(workers: int = DEFAULT_CLOUD_WORKERS) -> list[str]:
+    """`cloud` (a single process: `serve` in local mode) and `cloud-1` … `cloud-N`.
+
+    The broker takes the username as the client id (`use_username_as_clientid`), so two
+    workers logging in with one account would throw each other off; each needs its own."""
+    if not 0 <= workers <= 64:
+        msg = f"cloud workers must be between 0 and 64, not {workers}"
+        raise ValueError(msg)
+    return [CLOUD_USER, *(f"{CLOUD_USER}-{i}" for i in range(1, workers + 1))]
+
+
+def render_acl(prov: Provisioning, *, cloud_workers: int = DEFAULT_CLOUD_WORKERS) -> str:
     """Explicit lines per topic suffix: a gateway may touch only its own topics."""
     district = prov.district.district.id
     base = f"{ROOT}/{district}"
     lines = [HEADER]
+    lines.append(
+        "# The cloud reads what gateways publish and answers with acks and commands; "
+        "one account per worker on the shared subscription."
+    )
+    for account in cloud_accounts(cloud_workers):
+        lines += [
+            f"user {account}",
+            *(f"topic read {base}/+/{s.value}" for s in EDGE_PUBLISHES),
+            f"topic write {base}/+/{Suffix.EVENT_ACK.value}",
+            f"topic write {base}/+/{Suffix.CMD.value}",
+            f"topic write {broadcast_topic(district)}",
+            "",
+        ]
     lines += [
-        "# The cloud reads what gateways publish and answers with acks and commands.",
-        f"user {CLOUD_USER}",
-        *(f"topic read {base}/+/{s.value}" for s in EDGE_PUBLISHES),
-        f"topic write {base}/+/{Suffix.EVENT_ACK.value}",
-        f"topic write {base}/+/{Suffix.CMD.value}",
-        f"topic write {broadcast_topic(district)}",
-        "",
         "# Technicians watch everything and write nothing.",
         f"user {TECHNICIAN_USER}",
         f"topic read {base}/#",

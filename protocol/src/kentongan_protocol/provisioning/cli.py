@@ -12,9 +12,10 @@ from pathlib import Path
 import yaml
 
 from kentongan_protocol.provisioning.broker import (
-    CLOUD_USER,
+    DEFAULT_CLOUD_WORKERS,
     TECHNICIAN_USER,
     BrokerLayout,
+    cloud_accounts,
     render_acl,
     render_conf,
     render_passwd,
@@ -54,14 +55,21 @@ def _write_private(path: Path, text: str) -> None:
 
 
 def write_broker_files(
-    prov: Provisioning, out: Path, store: SecretStore, layout: BrokerLayout | None = None
+    prov: Provisioning,
+    out: Path,
+    store: SecretStore,
+    layout: BrokerLayout | None = None,
+    *,
+    cloud_workers: int = DEFAULT_CLOUD_WORKERS,
 ) -> list[Path]:
-    """mosquitto.conf, acl and passwd for the active gateways, cloud and technician."""
+    """mosquitto.conf, acl and passwd for the active gateways, the cloud's accounts
+    (`cloud` and `cloud-1` … `cloud-N`) and the technician."""
     out.mkdir(parents=True, exist_ok=True)
-    accounts = [CLOUD_USER, TECHNICIAN_USER] + [g.gateway_id for g in prov.active_gateways()]
+    accounts = [*cloud_accounts(cloud_workers), TECHNICIAN_USER]
+    accounts += [g.gateway_id for g in prov.active_gateways()]
     passwords = {a: store.get_or_create(a) for a in accounts}
     (out / "mosquitto.conf").write_text(render_conf(layout or BrokerLayout()), encoding="utf-8")
-    (out / "acl").write_text(render_acl(prov), encoding="utf-8")
+    (out / "acl").write_text(render_acl(prov, cloud_workers=cloud_workers), encoding="utf-8")
     _write_private(out / "passwd", render_passwd(passwords))
     return [out / "mosquitto.conf", out / "acl", out / "passwd"]
 
@@ -79,7 +87,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_broker(args: argparse.Namespace) -> int:
     prov = _load(args.config)
     store = SecretStore(args.secrets)
-    for path in write_broker_files(prov, args.out, store):
+    for path in write_broker_files(prov, args.out, store, cloud_workers=args.cloud_workers):
         print(f"wrote {path}")
     print(f"passwords are kept in {args.secrets} (mode 0600); reload the broker with SIGHUP")
     return 0
@@ -112,7 +120,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         (args.config / REVOKED_FILE).write_text(text, encoding="utf-8")
     store = SecretStore(args.secrets)
     store.forget(gid)
-    write_broker_files(load_tree(args.config), args.out, store)
+    write_broker_files(load_tree(args.config), args.out, store, cloud_workers=args.cloud_workers)
     print(f"revoked {gid}: removed from {args.out / 'passwd'} and {args.out / 'acl'}")
     if args.reload_pid is not None:
         os.kill(args.reload_pid, signal.SIGHUP)
@@ -176,6 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
             type=Path,
             default=Path("broker/secrets"),
             help="directory of account passwords (default: broker/secrets)",
+        )
+        p.add_argument(
+            "--cloud-workers",
+            type=int,
+            default=DEFAULT_CLOUD_WORKERS,
+            help="cloud worker accounts cloud-1 … cloud-N besides cloud "
+            f"(default: {DEFAULT_CLOUD_WORKERS})",
         )
 
     p = add("broker", "Write the Mosquitto config, ACL and password file.")

@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 import pytest
 from kentongan_cloud.clock import Clock
+from kentongan_cloud.outbox.worker import Sinks
 from kentongan_cloud.settings import Settings
 from kentongan_protocol.provisioning.tree import Provisioning
 
@@ -99,13 +100,17 @@ class CloudFactory:
         recorders: Recorders | None = None,
         provisioning: Provisioning | None = None,
         mqtt_overrides: dict[str, Any] | None = None,
+        real_sinks: bool = False,
         **overrides: Any,
     ) -> CloudHarness:
+        """Without `recorders`, the outbox delivers only commands, unless `real_sinks`: then
+        the cloud builds its responders, InfluxDB and Grafana sinks from the settings."""
+        sinks = recorders.sinks() if recorders else None if real_sinks else Sinks()
         h = CloudHarness(
             self.settings(mqtt=mqtt, mqtt_overrides=mqtt_overrides, **overrides),
             provisioning or self.request.getfixturevalue("provisioning"),
             clock=clock,
-            sinks=recorders.sinks() if recorders else None,
+            sinks=sinks,
             mqtt=mqtt,
             outbox=outbox,
             sweeper=sweeper,
