@@ -18,7 +18,7 @@ from enum import IntEnum
 from kentongan_protocol.payloads import INCIDENT_KINDS, Event
 
 from kentongan_edge.errors import OutboxError
-from kentongan_edge.storage import Meta, transaction
+from kentongan_edge.storage import Meta, relaxed, transaction
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ class Outbox:
         if not keys:
             return removed
         try:
-            with transaction(self._conn) as c:
+            with relaxed(self._conn) as c:
                 for i in range(0, len(keys), _SQL_BATCH):
                     part = keys[i : i + _SQL_BATCH]
                     marks = ",".join("?" * len(part))
