@@ -201,6 +201,10 @@ def test_cli_create_user_then_serve_and_log_in(
             f"{url}/api/v1/fleet", headers={"Authorization": f"Bearer {r.json()['token']}"}
         ).json()
         assert len(fleet) == 15
+        # The responders' routes are mounted (local mode): a forged link is refused.
+        forged = httpx.get(f"{url}/t/not-a-signed-link")
+        assert forged.status_code == 403
+        assert "Tautan tidak sah" in forged.text
     finally:
         proc.terminate()
         proc.wait(10)

@@ -90,7 +90,12 @@ class CloudRuntime:
             await tx.fleet.sync(self.directory, prov.gateways.keys())
         if self._build_sinks:
             self.wired = await wire_sinks(
-                s, self.db, prov.district, clock=self.clock, on_ack=self._on_responder_ack
+                s,
+                self.db,
+                prov.district,
+                clock=self.clock,
+                on_ack=self._on_responder_ack,
+                delivery=self._want_outbox,
             )
             self.sinks = self.wired.sinks
             self.responders = self.wired.responders

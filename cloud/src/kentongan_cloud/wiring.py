@@ -64,9 +64,11 @@ async def wire_sinks(
     clock: Clock | None = None,
     on_ack: AckListener | None = None,
     env: Mapping[str, str] | None = None,
+    delivery: bool = True,
 ) -> Wired:
     """Build the configured sinks. `env` holds the webhook secrets named in the district
-    file (default: the process environment)."""
+    file (default: the process environment). Without `delivery` (an API-only process) only
+    the responders are built: their links and acknowledgements are served everywhere."""
     wired = Wired(Sinks())
     try:
         if settings.responders is not None:
@@ -81,7 +83,7 @@ async def wire_sinks(
             )
             wired.sinks.notifier = wired.responders.notifier
         influx = settings.influx
-        if influx.url:
+        if influx.url and delivery:
             spool = influx.spool_path or settings.data_dir / "timeseries-spool.db"
             spool.parent.mkdir(parents=True, exist_ok=True)
             wired.writer = open_writer(
@@ -98,7 +100,7 @@ async def wire_sinks(
                 ),
             )
             wired.sinks.points = wired.writer
-        if settings.grafana.url:
+        if settings.grafana.url and delivery:
             wired.grafana = GrafanaAnnotations(
                 url=settings.grafana.url,
                 token=settings.grafana.token.get_secret_value(),
