@@ -19,6 +19,7 @@ from kentongan_cloud.api import (
 from kentongan_cloud.errors import ConflictError, NotFoundError
 from kentongan_cloud.runtime import CloudRuntime
 from kentongan_cloud.settings import Settings
+from kentongan_cloud.web.mount import mount_web
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings, *, runtime: CloudRuntime | None = None) -> Fa
         app.state.runtime = runtime
     for module in (routes_auth, routes_incidents, routes_fleet, routes_ops, routes_intake):
         app.include_router(module.router)
+    mount_web(app)
 
     @app.exception_handler(NotFoundError)
     async def _not_found(_r: Request, exc: NotFoundError) -> JSONResponse:

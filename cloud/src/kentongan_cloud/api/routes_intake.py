@@ -17,6 +17,7 @@ from kentongan_cloud.api.models import (
 )
 from kentongan_cloud.errors import NotFoundError
 from kentongan_cloud.intake.classify import EventItem, ReportDetails, check_event
+from kentongan_cloud.runtime import CloudRuntime
 
 router = APIRouter(tags=["intake"])
 
@@ -46,6 +47,12 @@ async def phone_event(rt: RuntimeDep, who: Guard, event: Event) -> IntakeReceipt
 @router.post("/api/v1/reports", status_code=201)
 async def resident_report(rt: RuntimeDep, body: ResidentReportBody) -> ReportReceipt:
     """The resident form: returns a tracking code (128 random bits) and a status page."""
+    return await submit_report(rt, body)
+
+
+async def submit_report(rt: CloudRuntime, body: ResidentReportBody) -> ReportReceipt:
+    """A resident's report into the one intake (the JSON API and the web form both call it).
+    It stays an unverified web incident: residents' reports never sound sirens by themselves."""
     d = rt.directory
     if d.incident_type(body.incident_type) is None:
         raise HTTPException(
@@ -101,6 +108,11 @@ async def resident_report(rt: RuntimeDep, body: ResidentReportBody) -> ReportRec
 @router.get("/api/v1/reports/{tracking_code}")
 async def report_status(rt: RuntimeDep, tracking_code: str) -> ReportStatus:
     """Status of a resident's report, for whoever holds the code; no personal data."""
+    return await report_status_of(rt, tracking_code)
+
+
+async def report_status_of(rt: CloudRuntime, tracking_code: str) -> ReportStatus:
+    """The public status of a report; NotFoundError for an unknown code."""
     async with rt.db.transaction() as tx:
         rep = await tx.incidents.report(tracking_code)
         inc = (

@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from kentongan_cloud.errors import DatabaseUnavailableError, StaleWriteError
-from kentongan_cloud.store import commands, fleet, incidents, intake, outbox, users
+from kentongan_cloud.store import commands, fleet, incidents, intake, outbox, users, web
 from kentongan_cloud.store.base import make_engine, metadata
 
 __all__ = ["Database", "RetryableError", "Tx", "is_retryable"]
@@ -44,6 +44,7 @@ class Tx:
     commands: commands.CommandRepo
     fleet: fleet.FleetRepo
     users: users.UserRepo
+    web: web.WebRepo
 
     @classmethod
     def of(cls, conn: AsyncConnection) -> Tx:
@@ -55,6 +56,7 @@ class Tx:
             commands.CommandRepo(conn),
             fleet.FleetRepo(conn),
             users.UserRepo(conn),
+            web.WebRepo(conn),
         )
 
 

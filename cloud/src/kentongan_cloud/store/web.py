@@ -1,0 +1,95 @@
+"""Tables of the web pages: rate-limit hits, residents' photos, report reviews, the shift
+handover log. Rate limits live here (not in memory) so every worker counts the same hits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kentongan_cloud.store.base import metadata
+from kentongan_cloud.store.types import UtcDateTime
+
+web_hits = Table(
+    "web_hits",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("bucket", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_web_hits_bucket_at", "bucket", "at"),
+)
+
+report_photos = Table(
+    "report_photos",
+    metadata,
+    Column("tracking_code", String(64), primary_key=True),
+    Column("content_type", String(32), nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+handover_log = Table(
+    "handover_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False, index=True),
+    Column("actor", String(80), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+)
+
+
+class WebRepo:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def hit(self, bucket: str, now: datetime, since: datetime) -> int:
+        """Record one hit in `bucket`; the number of hits since `since`, this one included."""
+        await self.conn.execute(delete(web_hits).where(web_hits.c.at < since))
+        await self.conn.execute(insert(web_hits).values(bucket=bucket, at=now))
+        q = select(func.count()).where(web_hits.c.bucket == bucket, web_hits.c.at >= since)
+        return int((await self.conn.execute(q)).scalar_one())
+
+    async def add_photo(
+        self, tracking_code: str, content_type: str, content: bytes, now: datetime
+    ) -> None:
+        await self.conn.execute(
+            insert(report_photos).values(
+                tracking_code=tracking_code,
+                content_type=content_type,
+                content=content,
+                created_at=now,
+            )
+        )
+
+    async def photo(self, tracking_code: str) -> tuple[str, bytes] | None:
+        row = (
+            await self.conn.execute(
+                select(report_photos).where(report_photos.c.tracking_code == tracking_code)
+            )
+        ).first()
+        return None if row is None else (row.content_type, bytes(row.content))
+
+    async def add_handover(self, at: datetime, actor: str, kind: str, text: str) -> None:
+        await self.conn.execute(
+            insert(handover_log).values(at=at, actor=actor, kind=kind, text=text)
+        )
+
+    async def handovers(self, limit: int = 50) -> list[tuple[datetime, str, str, str]]:
+        rows = await self.conn.execute(
+            select(handover_log).order_by(handover_log.c.at.desc()).limit(limit)
+        )
+        return [(r.at, r.actor, r.kind, r.text) for r in rows]
