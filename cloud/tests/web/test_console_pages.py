@@ -101,9 +101,7 @@ def test_viewer_sees_but_cannot_act(browser: Browser, web: CloudHarness) -> None
 def test_area_alarm_asks_before_it_sounds(browser: Browser, web: CloudHarness) -> None:
     csrf = _login(browser)
     kc = web.runtime.directory.district.kecamatan[0]
-    page = browser.post(
-        "/konsol/alarm-area/konfirmasi", data={"csrf": csrf, "area": f"kc:{kc.id}"}
-    )
+    page = browser.post("/konsol/alarm-area/konfirmasi", data={"csrf": csrf, "area": f"kc:{kc.id}"})
     assert page.status_code == 200
     assert "Yakin?" in page.text
     some = web.runtime.directory.sites_in_area(AreaFilter(kecamatan=[kc.id]))[0]
@@ -118,9 +116,13 @@ def test_area_alarm_asks_before_it_sounds(browser: Browser, web: CloudHarness) -
     alarm = alarms[0].alarm_id
     ask = browser.post(f"/konsol/alarm-area/{alarm}/all_clear", data={"csrf": csrf})
     assert "confirm-end" in ask.text
-    assert web.db(lambda tx: tx.commands.area_alarm(alarm)).stopped_at is None
+    before = web.db(lambda tx: tx.commands.area_alarm(alarm))
+    assert before is not None
+    assert before.stopped_at is None
     browser.post(f"/konsol/alarm-area/{alarm}/all_clear", data={"csrf": csrf, "confirmed": "yes"})
-    assert web.db(lambda tx: tx.commands.area_alarm(alarm)).stopped_at is not None
+    after = web.db(lambda tx: tx.commands.area_alarm(alarm))
+    assert after is not None
+    assert after.stopped_at is not None
 
 
 def test_shift_start_and_handover_are_logged(browser: Browser) -> None:

@@ -16,7 +16,16 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from kentongan_cloud.errors import DatabaseUnavailableError, StaleWriteError
-from kentongan_cloud.store import commands, fleet, incidents, intake, outbox, users, web
+from kentongan_cloud.store import (
+    commands,
+    fleet,
+    guards,
+    incidents,
+    intake,
+    outbox,
+    users,
+    web,
+)
 from kentongan_cloud.store.base import make_engine, metadata
 
 __all__ = ["Database", "RetryableError", "Tx", "is_retryable"]
@@ -45,6 +54,7 @@ class Tx:
     fleet: fleet.FleetRepo
     users: users.UserRepo
     web: web.WebRepo
+    guards: guards.GuardRepo
 
     @classmethod
     def of(cls, conn: AsyncConnection) -> Tx:
@@ -57,6 +67,7 @@ class Tx:
             fleet.FleetRepo(conn),
             users.UserRepo(conn),
             web.WebRepo(conn),
+            guards.GuardRepo(conn),
         )
 
 

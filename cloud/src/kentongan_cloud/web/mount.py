@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from kentongan_cloud.web import (
     console_auth,
     routes_console,
+    routes_guard,
     routes_ops_pages,
     routes_report,
     security,
@@ -20,7 +21,7 @@ def mount_web(app: FastAPI) -> None:
     """The pages, their static files and the security headers on every response."""
     app.middleware("http")(security.security_headers)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (routes_report, console_auth, routes_console, routes_ops_pages):
+    for module in (routes_report, console_auth, routes_console, routes_ops_pages, routes_guard):
         app.include_router(module.router)
 
     @app.exception_handler(console_auth.LoginNeededError)
