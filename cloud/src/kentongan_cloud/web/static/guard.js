@@ -23,6 +23,7 @@
     navigator.geolocation.watchPosition(function (p) {
       position = { lat: p.coords.latitude, lon: p.coords.longitude,
         accuracy_m: Math.min(100000, Math.round(p.coords.accuracy)) };
+      document.body.dataset.position = "yes";
       if (pending) { sendPosition(pending); pending = null; }
     }, function () {}, { enableHighAccuracy: true, maximumAge: 30000 });
   }
