@@ -110,12 +110,18 @@ def _area_of(rt: RuntimeDep, choice: str) -> tuple[AreaFilter, str]:
 
 @router.get("/konsol/alarm-area")
 async def area_page(rt: RuntimeDep, who: Operator, lang: LangDep) -> Response:
+    acks: dict[str, list[str]] = {}
     async with rt.db.transaction() as tx:
-        alarms = await tx.commands.area_alarms()
+        alarms = (await tx.commands.area_alarms())[:20]
+        for a in alarms[:5]:
+            cmds = await tx.commands.for_alarm(a.alarm_id)
+            got = await tx.commands.acks_for([c.command_id for c in cmds])
+            acks[a.alarm_id] = sorted({f"{k.gateway_id}: {k.result}" for k in got})
     d = rt.directory
     return page(
         "area.html",
-        alarms=alarms[:20],
+        alarms=alarms,
+        acks=acks,
         kecamatan=d.district.kecamatan,
         places=sorted(d.places.values(), key=lambda p: p.kampung_name),
         patterns=sorted(d.district.siren_patterns),
