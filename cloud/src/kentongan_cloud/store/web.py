@@ -17,6 +17,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -49,6 +50,22 @@ handover_log = Table(
     Column("actor", String(80), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("text", Text, nullable=False),
+)
+
+guest_reports = Table(
+    "guest_reports",
+    metadata,
+    Column("tracking_code", String(64), primary_key=True),
+    Column("kampung", String(32), nullable=False, index=True),
+    Column("rt", String(8), nullable=False),
+    Column("host_name", String(120)),
+    Column("host_phone", String(24)),
+    Column("guests", Integer, nullable=False),
+    Column("guest_names", Text),
+    Column("arrival", String(10), nullable=False),
+    Column("departure", String(10)),
+    Column("created_at", UtcDateTime, nullable=False, index=True),
+    Column("seen_by", String(80)),
 )
 
 
@@ -93,3 +110,37 @@ class WebRepo:
             select(handover_log).order_by(handover_log.c.at.desc()).limit(limit)
         )
         return [(r.at, r.actor, r.kind, r.text) for r in rows]
+
+    async def add_guest_report(self, row: dict[str, object]) -> None:
+        """Lapor tamu: a household's overnight guests, for the Ketua RT (personal data)."""
+        await self.conn.execute(insert(guest_reports).values(**row))
+
+    async def guest_reports(self, limit: int = 100) -> list[dict[str, object]]:
+        rows = await self.conn.execute(
+            select(guest_reports).order_by(guest_reports.c.created_at.desc()).limit(limit)
+        )
+        return [dict(r._mapping) for r in rows]
+
+    async def guest_report_seen(self, tracking_code: str, by: str) -> None:
+        await self.conn.execute(
+            update(guest_reports)
+            .where(guest_reports.c.tracking_code == tracking_code)
+            .values(seen_by=by)
+        )
+
+    async def guest_report(self, tracking_code: str) -> dict[str, object] | None:
+        row = (
+            await self.conn.execute(
+                select(guest_reports).where(guest_reports.c.tracking_code == tracking_code)
+            )
+        ).first()
+        return None if row is None else dict(row._mapping)
+
+    async def erase_guest_reports(self, before: datetime) -> int:
+        """Retention: guests' and hosts' names go after the retention period."""
+        res = await self.conn.execute(
+            update(guest_reports)
+            .where(guest_reports.c.created_at < before, guest_reports.c.host_name.is_not(None))
+            .values(host_name=None, host_phone=None, guest_names=None)
+        )
+        return int(res.rowcount)

@@ -202,6 +202,33 @@ TEXT: dict[str, tuple[str, str]] = {
     "sending": ("Mengirim…", "Sending…"),
     "send_failed": ("Gagal mengirim; mencoba lagi…", "Sending failed; retrying…"),
     "position_sent": ("Lokasi terkirim", "Position sent"),
+    "guest_title": ("Lapor tamu 24 jam", "Report overnight guests"),
+    "guest_intro": (
+        "Tamu yang menginap dilaporkan ke Ketua RT dalam 24 jam.",
+        "Guests staying overnight are reported to the Ketua RT within 24 hours.",
+    ),
+    "guest_link": ("Lapor tamu ke Ketua RT", "Report guests to the Ketua RT"),
+    "rt": ("Nomor RT", "RT number"),
+    "host_name": ("Nama tuan rumah", "Host's name"),
+    "guests": ("Jumlah tamu", "Number of guests"),
+    "guest_names": ("Nama tamu (boleh kosong)", "Guests' names (optional)"),
+    "arrival": ("Tanggal datang", "Arrival date"),
+    "departure": ("Tanggal pulang (boleh kosong)", "Departure date (optional)"),
+    "err_rt": ("Isi nomor RT, contoh: 003.", "Give the RT number, for example: 003."),
+    "err_host": ("Isi nama tuan rumah.", "Give the host's name."),
+    "err_guests": ("Jumlah tamu 1 sampai 50.", "Between 1 and 50 guests."),
+    "err_date": ("Tanggal tidak valid.", "Not a valid date."),
+    "err_guest_names": (
+        "Nama tamu paling banyak 500 huruf.",
+        "Guests' names may be at most 500 characters.",
+    ),
+    "guest_sent": (
+        "Laporan tamu diterima dan diteruskan ke Ketua RT.",
+        "Guest report received and passed to the Ketua RT.",
+    ),
+    "guest_list": ("Laporan tamu", "Guest reports"),
+    "seen": ("Sudah dilihat", "Seen"),
+    "mark_seen": ("Tandai dilihat", "Mark seen"),
     "new_report": ("Buat laporan baru", "Make a new report"),
 }
 

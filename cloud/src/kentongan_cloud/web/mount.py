@@ -10,6 +10,7 @@ from kentongan_cloud.web import (
     console_auth,
     routes_console,
     routes_guard,
+    routes_guest,
     routes_ops_pages,
     routes_report,
     security,
@@ -21,7 +22,14 @@ def mount_web(app: FastAPI) -> None:
     """The pages, their static files and the security headers on every response."""
     app.middleware("http")(security.security_headers)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (routes_report, console_auth, routes_console, routes_ops_pages, routes_guard):
+    for module in (
+        routes_guest,
+        routes_report,
+        console_auth,
+        routes_console,
+        routes_ops_pages,
+        routes_guard,
+    ):
         app.include_router(module.router)
 
     @app.exception_handler(console_auth.LoginNeededError)

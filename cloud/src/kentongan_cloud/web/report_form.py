@@ -10,7 +10,7 @@ from kentongan_protocol.payloads import Position
 
 from kentongan_cloud.domain.sites import Directory
 
-_PHONE = re.compile(r"^\+?[0-9 ]{6,20}$")
+PHONE_PATTERN = re.compile(r"^\+?[0-9 ]{6,20}$")
 HONEYPOT = "website"
 
 
@@ -63,5 +63,5 @@ class ReportForm:
         if len(self.name) > 120:
             e["name"] = "err_name"
         phone = self.clean_phone()
-        if phone is not None and not _PHONE.match(phone):
+        if phone is not None and not PHONE_PATTERN.match(phone):
             e["phone"] = "err_phone"

@@ -92,7 +92,7 @@ async def report_form(rt: RuntimeDep, request: Request, lang: LangDep) -> Respon
     return _form_page(rt, request, lang, browser, ReportForm())
 
 
-async def _over_limit(rt: CloudRuntime, browser: str, address: str) -> bool:
+async def over_limit(rt: CloudRuntime, browser: str, address: str) -> bool:
     now = rt.clock.now()
     since = now - timedelta(hours=1)
     async with rt.db.transaction() as tx:
@@ -129,7 +129,7 @@ async def report_submit(rt: RuntimeDep, request: Request, lang: LangDep) -> Resp
             rt, request, lang, browser, ReportForm(), status_code=400, alert=t("err_bot")
         )
     address = request.client.host if request.client else "unknown"
-    if await _over_limit(rt, browser, address):
+    if await over_limit(rt, browser, address):
         return _form_page(rt, request, lang, browser, form, status_code=429, alert=t("err_rate"))
     form.validate(rt.directory)
     photo: bytes | None = None
