@@ -149,3 +149,36 @@ def test_recap_fleet_and_map(browser: Browser, web: CloudHarness) -> None:
     page = browser.get("/konsol/peta").text
     assert "/static/leaflet/leaflet.js" in page
     assert browser.get("/static/leaflet/leaflet.js").status_code == 200
+
+
+def test_link_a_resident_report_to_an_incident(browser: Browser, web: CloudHarness) -> None:
+    csrf = _login(browser)
+    target = _report(web)
+    resident = Browser(web)
+    try:
+        page = resident.get("/lapor")
+        r = resident.post(
+            "/lapor",
+            data={
+                "csrf": resident.csrf(page.text),
+                "incident_type": "pencurian",
+                "kampung": sorted(web.runtime.directory.places)[-1],
+            },
+        )
+        status_url = r.headers["location"]
+        code = status_url.split("/")[2].split("?")[0]
+
+        async def incident_of(tx: Any) -> str:
+            return str((await tx.incidents.report(code)).incident_id)
+
+        report = web.db(incident_of)
+        assert "Tautkan laporan ini ke kejadian" in browser.get(f"/konsol/insiden/{report}").text
+        r = browser.post(f"/konsol/insiden/{report}/tautkan", data={"csrf": csrf, "target": target})
+        assert r.headers["location"].startswith(f"/konsol/insiden/{target}")
+        assert f"laporan warga {report} ditautkan" in browser.get(r.headers["location"]).text
+        browser.post(f"/konsol/insiden/{target}/verify", data={"csrf": csrf})
+        status = resident.get(status_url).text
+        assert "Digabung dengan kejadian yang sedang ditangani" in status
+        assert 'aria-current="step">Dilihat petugas' in status
+    finally:
+        resident.close()

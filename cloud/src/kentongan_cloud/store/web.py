@@ -68,6 +68,15 @@ guest_reports = Table(
     Column("seen_by", String(80)),
 )
 
+incident_links = Table(
+    "incident_links",
+    metadata,
+    Column("from_id", String(36), primary_key=True),
+    Column("to_id", String(36), nullable=False, index=True),
+    Column("linked_by", String(80), nullable=False),
+    Column("linked_at", UtcDateTime, nullable=False),
+)
+
 
 class WebRepo:
     def __init__(self, conn: AsyncConnection) -> None:
@@ -144,3 +153,17 @@ class WebRepo:
             .values(host_name=None, host_phone=None, guest_names=None)
         )
         return int(res.rowcount)
+
+    async def link(self, from_id: str, to_id: str, by: str, now: datetime) -> None:
+        """A resident's report joined to the incident it describes."""
+        await self.conn.execute(
+            insert(incident_links).values(from_id=from_id, to_id=to_id, linked_by=by, linked_at=now)
+        )
+
+    async def linked_to(self, from_id: str) -> str | None:
+        row = (
+            await self.conn.execute(
+                select(incident_links.c.to_id).where(incident_links.c.from_id == from_id)
+            )
+        ).first()
+        return None if row is None else str(row.to_id)

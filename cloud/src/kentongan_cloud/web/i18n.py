@@ -229,6 +229,12 @@ TEXT: dict[str, tuple[str, str]] = {
     "guest_list": ("Laporan tamu", "Guest reports"),
     "seen": ("Sudah dilihat", "Seen"),
     "mark_seen": ("Tandai dilihat", "Mark seen"),
+    "link_to": ("Tautkan laporan ini ke kejadian", "Link this report to the incident"),
+    "link": ("Tautkan", "Link"),
+    "step_linked": (
+        "Digabung dengan kejadian yang sedang ditangani",
+        "Joined to an incident being handled",
+    ),
     "new_report": ("Buat laporan baru", "Make a new report"),
 }
 

@@ -96,6 +96,32 @@ async def note(
     return RedirectResponse(f"/konsol/insiden/{incident_id}?lang={lang}", status_code=303)
 
 
+@router.post("/konsol/insiden/{incident_id}/tautkan")
+async def link(
+    rt: RuntimeDep, who: Operator, lang: LangDep, incident_id: str, request: Request
+) -> Response:
+    """Join a resident's report to the incident it describes: the report closes (cancelled,
+    with the reason), the incident gets a note, and the resident's status page follows the
+    incident from then on."""
+    if not may_act(who):
+        raise HTTPException(403, f"role {who.role} may not change incidents")
+    form = await request.form()
+    target = str(form.get("target") or "")
+    async with rt.db.transaction() as tx:
+        inc = await tx.incidents.get(incident_id)
+        other = await tx.incidents.get(target)
+    if inc is None or other is None or inc.source != "web" or target == incident_id:
+        raise HTTPException(422, "link a resident's report to another incident")
+    try:
+        await rt.operations.act(incident_id, "cancel", who.actor, f"ditautkan ke {target}")
+    except ConflictError:
+        return RedirectResponse(f"/konsol?lang={lang}&galat=konflik", status_code=303)
+    await rt.operations.note(target, who.actor, f"laporan warga {incident_id} ditautkan")
+    async with rt.db.transaction() as tx:
+        await tx.web.link(incident_id, target, who.actor, rt.clock.now())
+    return RedirectResponse(f"/konsol/insiden/{target}?lang={lang}", status_code=303)
+
+
 @router.post("/konsol/insiden/{incident_id}/{action}")
 async def act(
     rt: RuntimeDep,
@@ -122,8 +148,10 @@ async def act(
 @router.get("/konsol/insiden/{incident_id}")
 async def detail(rt: RuntimeDep, who: Operator, lang: LangDep, incident_id: str) -> Response:
     d = await get_incident(rt, who, incident_id)
+    others = [r for r in await open_rows(rt, lang) if r.id != incident_id]
     return page(
         "incident.html",
+        others=others,
         t=translator(lang),
         lang=lang,
         who=who,

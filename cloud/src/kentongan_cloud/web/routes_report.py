@@ -167,6 +167,19 @@ def _report_id(raw: str) -> uuid.UUID | None:
         return None
 
 
+async def _linked_state(rt: CloudRuntime, tracking_code: str) -> str | None:
+    """The state of the incident an operator joined this report to, if any."""
+    async with rt.db.transaction() as tx:
+        rep = await tx.incidents.report(tracking_code)
+        to = (
+            None
+            if rep is None or rep.incident_id is None
+            else await tx.web.linked_to(rep.incident_id)
+        )
+        target = None if to is None else await tx.incidents.get(to)
+    return None if target is None else target.state
+
+
 @router.get("/lapor/{tracking_code}")
 async def report_status(
     rt: RuntimeDep, request: Request, lang: LangDep, tracking_code: str
@@ -176,11 +189,17 @@ async def report_status(
         st = await report_status_of(rt, tracking_code)
     except NotFoundError:
         return page("status.html", 404, t=t, lang=lang, st=None, steps=[], code=tracking_code)
-    if st.state in STEPS:
-        reached = STEPS.index(st.state)
+    state = st.state
+    linked = await _linked_state(rt, tracking_code)
+    if linked is not None:
+        state = linked
+    if state in STEPS:
+        reached = STEPS.index(state)
         steps = [(t(f"step_{s}"), i <= reached, i == reached) for i, s in enumerate(STEPS)]
+        if linked is not None:
+            steps.insert(1, (t("step_linked"), True, False))
     else:
-        steps = [(t("step_new"), True, False), (t(f"step_{st.state}"), True, True)]
+        steps = [(t("step_new"), True, False), (t(f"step_{state}"), True, True)]
     resp = page("status.html", t=t, lang=lang, st=st, steps=steps, code=tracking_code)
     remember(request, resp, lang, secure=rt.settings.cookie_secure)
     return resp
