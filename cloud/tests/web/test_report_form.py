@@ -8,8 +8,9 @@ import re
 from typing import Any
 
 import pytest
+from kentongan_cloud.web import ratelimit
+from kentongan_cloud.web.ratelimit import PER_BROWSER_PER_HOUR
 from kentongan_cloud.web.report_form import HONEYPOT
-from kentongan_cloud.web.routes_report import PER_BROWSER_PER_HOUR
 from kentongan_cloud.web.security import CSP
 from PIL import Image
 
@@ -188,3 +189,14 @@ def test_cookies_are_secure_in_production_mode(cloud: Any) -> None:
         assert "secure" in cookie.lower()
     finally:
         b.close()
+
+
+def test_json_api_reports_have_the_address_limit(web: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ratelimit, "PER_ADDRESS_PER_HOUR", 3)
+    kampung = sorted(web.runtime.directory.places)[0]
+    body = {"incident_type": "kebakaran", "kampung": kampung}
+    for _ in range(3):
+        assert web.api("POST", "/api/v1/reports", json=body).status_code == 201
+    r = web.api("POST", "/api/v1/reports", json=body)
+    assert r.status_code == 429
+    assert r.json() == {"detail": "too many reports; try later"}

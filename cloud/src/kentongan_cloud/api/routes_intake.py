@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from kentongan_protocol.payloads import Event
 
 from kentongan_cloud.api.deps import Guard, RuntimeDep
@@ -18,6 +18,7 @@ from kentongan_cloud.api.models import (
 from kentongan_cloud.errors import NotFoundError
 from kentongan_cloud.intake.classify import EventItem, ReportDetails, check_event
 from kentongan_cloud.runtime import CloudRuntime
+from kentongan_cloud.web.ratelimit import over_limit
 
 router = APIRouter(tags=["intake"])
 
@@ -45,8 +46,13 @@ async def phone_event(rt: RuntimeDep, who: Guard, event: Event) -> IntakeReceipt
 
 
 @router.post("/api/v1/reports", status_code=201)
-async def resident_report(rt: RuntimeDep, body: ResidentReportBody) -> ReportReceipt:
+async def resident_report(
+    rt: RuntimeDep, body: ResidentReportBody, request: Request
+) -> ReportReceipt:
     """The resident form: returns a tracking code (128 random bits) and a status page."""
+    address = request.client.host if request.client else "unknown"
+    if await over_limit(rt, None, address):
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many reports; try later")
     return await submit_report(rt, body)
 
 

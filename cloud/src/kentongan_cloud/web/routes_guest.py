@@ -17,9 +17,9 @@ from kentongan_cloud.runtime import CloudRuntime
 from kentongan_cloud.web import security
 from kentongan_cloud.web.console_auth import LangDep, Operator
 from kentongan_cloud.web.i18n import Lang, lang_of, translator
+from kentongan_cloud.web.ratelimit import over_limit
 from kentongan_cloud.web.render import page
 from kentongan_cloud.web.report_form import HONEYPOT, PHONE_PATTERN
-from kentongan_cloud.web.routes_report import over_limit
 
 router = APIRouter(tags=["web"], include_in_schema=False)
 _RT = re.compile(r"^[0-9]{1,3}$")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -20,14 +19,12 @@ from kentongan_cloud.runtime import CloudRuntime
 from kentongan_cloud.web import security
 from kentongan_cloud.web.i18n import Lang, lang_of, remember, translator
 from kentongan_cloud.web.photo import MAX_PHOTO_BYTES, PhotoRejectedError, reencode
+from kentongan_cloud.web.ratelimit import over_limit
 from kentongan_cloud.web.render import page
 from kentongan_cloud.web.report_form import HONEYPOT, ReportForm
 
 router = APIRouter(tags=["web"], include_in_schema=False)
 
-PER_BROWSER_PER_HOUR = 5
-# Loose: a whole village may share one carrier address.
-PER_ADDRESS_PER_HOUR = 300
 STEPS = ("new", "acknowledged", "dispatched", "resolved")
 
 LangDep = Annotated[Lang, Depends(lang_of)]
@@ -90,15 +87,6 @@ async def home() -> RedirectResponse:
 async def report_form(rt: RuntimeDep, request: Request, lang: LangDep) -> Response:
     browser = request.cookies.get(security.BROWSER_COOKIE) or security.new_browser_id()
     return _form_page(rt, request, lang, browser, ReportForm())
-
-
-async def over_limit(rt: CloudRuntime, browser: str, address: str) -> bool:
-    now = rt.clock.now()
-    since = now - timedelta(hours=1)
-    async with rt.db.transaction() as tx:
-        mine = await tx.web.hit("b:" + security.browser_key(browser), now, since)
-        shared = await tx.web.hit("a:" + security.browser_key(address), now, since)
-    return mine > PER_BROWSER_PER_HOUR or shared > PER_ADDRESS_PER_HOUR
 
 
 @router.post("/lapor")
