@@ -77,6 +77,8 @@ def test_enrol_unlock_and_panic(web: CloudHarness) -> None:
         assert late.status_code == 204
         detail = op.get(f"/konsol/insiden/{incident}").text
         assert "posisi HP penjaga: -4.900000, 105.200000" in detail
+        notices = detail.split('<table id="notices">')[1].split("</table>")[0]
+        assert "<td>opened</td><td>pending</td>" in notices
     finally:
         op.close()
         phone.close()

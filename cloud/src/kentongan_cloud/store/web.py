@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kentongan_cloud.store.base import metadata
+from kentongan_cloud.store.outbox import outbox
 from kentongan_cloud.store.types import UtcDateTime
 
 web_hits = Table(
@@ -167,3 +168,25 @@ class WebRepo:
             )
         ).first()
         return None if row is None else str(row.to_id)
+
+    async def notices_of(self, incident_id: str) -> list[tuple[str, str, int, datetime]]:
+        """The incident's notifications in the outbox: (reason, state, attempts, created)."""
+        prefix = f"notice:{incident_id}:"
+        rows = await self.conn.execute(
+            select(outbox)
+            .where(outbox.c.kind == "notification", outbox.c.idempotency_key.startswith(prefix))
+            .order_by(outbox.c.created_at)
+        )
+        out = []
+        for r in rows:
+            state = (
+                "delivered"
+                if r.delivered_at
+                else "failed"
+                if r.failed_at
+                else "voided"
+                if r.voided_at
+                else "pending"
+            )
+            out.append((r.idempotency_key[len(prefix) :], state, int(r.attempts), r.created_at))
+        return out

@@ -235,6 +235,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "Digabung dengan kejadian yang sedang ditangani",
         "Joined to an incident being handled",
     ),
+    "notices": ("Pemberitahuan ke petugas", "Notifications to responders"),
     "new_report": ("Buat laporan baru", "Make a new report"),
 }
 

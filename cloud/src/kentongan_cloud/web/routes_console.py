@@ -149,9 +149,12 @@ async def act(
 async def detail(rt: RuntimeDep, who: Operator, lang: LangDep, incident_id: str) -> Response:
     d = await get_incident(rt, who, incident_id)
     others = [r for r in await open_rows(rt, lang) if r.id != incident_id]
+    async with rt.db.transaction() as tx:
+        notices = await tx.web.notices_of(incident_id)
     return page(
         "incident.html",
         others=others,
+        notices=notices,
         t=translator(lang),
         lang=lang,
         who=who,
