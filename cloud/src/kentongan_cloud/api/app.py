@@ -19,6 +19,7 @@ from kentongan_cloud.api import (
 from kentongan_cloud.errors import ConflictError, NotFoundError
 from kentongan_cloud.runtime import CloudRuntime
 from kentongan_cloud.settings import Settings
+from kentongan_cloud.web.mount import mount_web
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ def create_app(settings: Settings, *, runtime: CloudRuntime | None = None) -> Fa
     if runtime is not None and runtime.responders is not None:
         # The one-tap acknowledgement links and the providers' inbound replies.
         app.include_router(runtime.responders.router())
+    mount_web(app)
 
     @app.exception_handler(NotFoundError)
     async def _not_found(_r: Request, exc: NotFoundError) -> JSONResponse:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Request, status
 from kentongan_protocol.payloads import Event
 
 from kentongan_cloud.api.deps import Guard, RuntimeDep
@@ -17,6 +17,8 @@ from kentongan_cloud.api.models import (
 )
 from kentongan_cloud.errors import NotFoundError
 from kentongan_cloud.intake.classify import EventItem, ReportDetails, check_event
+from kentongan_cloud.runtime import CloudRuntime
+from kentongan_cloud.web.ratelimit import over_limit
 
 router = APIRouter(tags=["intake"])
 
@@ -44,8 +46,19 @@ async def phone_event(rt: RuntimeDep, who: Guard, event: Event) -> IntakeReceipt
 
 
 @router.post("/api/v1/reports", status_code=201)
-async def resident_report(rt: RuntimeDep, body: ResidentReportBody) -> ReportReceipt:
+async def resident_report(
+    rt: RuntimeDep, body: ResidentReportBody, request: Request
+) -> ReportReceipt:
     """The resident form: returns a tracking code (128 random bits) and a status page."""
+    address = request.client.host if request.client else "unknown"
+    if await over_limit(rt, None, address):
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "too many reports; try later")
+    return await submit_report(rt, body)
+
+
+async def submit_report(rt: CloudRuntime, body: ResidentReportBody) -> ReportReceipt:
+    """A resident's report into the one intake (the JSON API and the web form both call it).
+    It stays an unverified web incident: residents' reports never sound sirens by themselves."""
     d = rt.directory
     if d.incident_type(body.incident_type) is None:
         raise HTTPException(
@@ -101,6 +114,11 @@ async def resident_report(rt: RuntimeDep, body: ResidentReportBody) -> ReportRec
 @router.get("/api/v1/reports/{tracking_code}")
 async def report_status(rt: RuntimeDep, tracking_code: str) -> ReportStatus:
     """Status of a resident's report, for whoever holds the code; no personal data."""
+    return await report_status_of(rt, tracking_code)
+
+
+async def report_status_of(rt: CloudRuntime, tracking_code: str) -> ReportStatus:
+    """The public status of a report; NotFoundError for an unknown code."""
     async with rt.db.transaction() as tx:
         rep = await tx.incidents.report(tracking_code)
         inc = (

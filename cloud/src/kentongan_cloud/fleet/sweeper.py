@@ -75,9 +75,9 @@ class Sweeper:
                     )
             self._passes += 1
             if self._passes % 100 == 1:
-                erased = await tx.incidents.erase_personal_data(
-                    now - timedelta(days=self.retention_days)
-                )
+                before = now - timedelta(days=self.retention_days)
+                erased = await tx.incidents.erase_personal_data(before)
+                erased += await tx.web.erase_guest_reports(before)
                 if erased:
                     _LOGGER.info("retention: erased personal fields of %d reports", erased)
             await effects.flush(tx, now)

@@ -16,7 +16,16 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from kentongan_cloud.errors import DatabaseUnavailableError, StaleWriteError
-from kentongan_cloud.store import commands, fleet, incidents, intake, outbox, users
+from kentongan_cloud.store import (
+    commands,
+    fleet,
+    guards,
+    incidents,
+    intake,
+    outbox,
+    users,
+    web,
+)
 from kentongan_cloud.store import responders as _responders  # noqa: F401 - its tables
 from kentongan_cloud.store.base import make_engine, metadata
 from kentongan_cloud.store.grafana_views import create_views
@@ -46,6 +55,8 @@ class Tx:
     commands: commands.CommandRepo
     fleet: fleet.FleetRepo
     users: users.UserRepo
+    web: web.WebRepo
+    guards: guards.GuardRepo
 
     @classmethod
     def of(cls, conn: AsyncConnection) -> Tx:
@@ -57,6 +68,8 @@ class Tx:
             commands.CommandRepo(conn),
             fleet.FleetRepo(conn),
             users.UserRepo(conn),
+            web.WebRepo(conn),
+            guards.GuardRepo(conn),
         )
 
 

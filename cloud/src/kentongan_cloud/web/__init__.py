@@ -1,0 +1,1 @@
+"""The web pages: the resident form (Lapor), the operator console and their assets."""

@@ -1,0 +1,82 @@
+"""Web pages under test: a browser-like HTTP client that keeps cookies, on the cloud's loop."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from kentongan_cloud.api.app import create_app
+from kentongan_cloud.api.auth import hash_password
+from kentongan_cloud.records import UserRecord
+from kentongan_cloud.store.db import Tx
+from kentongan_testkit.cloud_fixtures import CloudFactory
+from kentongan_testkit.cloudharness import CloudHarness
+from PIL import Image
+
+__all__ = ["PASSWORD", "Browser", "add_user", "jpeg_with_gps"]
+PASSWORD = "kentongan-rahasia"
+
+
+def add_user(h: CloudHarness, name: str, role: str, gateway: str | None = None) -> None:
+    async def add(tx: Tx) -> None:
+        await tx.users.upsert(
+            UserRecord(name, hash_password(PASSWORD), role, gateway, True), datetime.now(UTC)
+        )
+
+    h.db(add)
+
+
+class Browser:
+    """Plain HTTP with a cookie jar, as a phone without JavaScript would send it."""
+
+    def __init__(self, h: CloudHarness) -> None:
+        self.h = h
+        app = create_app(h.settings, runtime=h.runtime)
+        self.client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://kentongan.test"
+        )
+
+    def get(self, path: str, **kw: Any) -> httpx.Response:
+        return self.h.call(self.client.get(path, **kw))
+
+    def post(self, path: str, **kw: Any) -> httpx.Response:
+        return self.h.call(self.client.post(path, **kw))
+
+    def csrf(self, html: str) -> str:
+        m = re.search(r'name="csrf" value="([^"]+)"', html)
+        assert m is not None, "no CSRF field in the page"
+        return m.group(1)
+
+    def close(self) -> None:
+        self.h.call(self.client.aclose())
+
+
+@pytest.fixture
+def web(cloud: CloudFactory) -> CloudHarness:
+    return cloud.start(mqtt=False, outbox=False, sweeper=False)
+
+
+@pytest.fixture
+def browser(web: CloudHarness) -> Any:
+    b = Browser(web)
+    yield b
+    b.close()
+
+
+def jpeg_with_gps(size: tuple[int, int] = (640, 480)) -> bytes:
+    """A JPEG carrying EXIF with a GPS position and a camera make, as phones write them."""
+    img = Image.new("RGB", size, (200, 120, 40))
+    exif = Image.Exif()
+    exif[0x010F] = "KentonganPhone"  # Make
+    gps = exif.get_ifd(0x8825)
+    gps[1] = "S"
+    gps[2] = (5.0, 6.0, 7.0)
+    gps[3] = "E"
+    gps[4] = (105.0, 16.0, 0.0)
+    out = io.BytesIO()
+    img.save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()

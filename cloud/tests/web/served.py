@@ -1,0 +1,77 @@
+"""The real app under uvicorn on a free 127.0.0.1 port, on the cloud harness's own loop (so the
+test can also reach the database), and Debian's chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import uvicorn
+from kentongan_cloud.api.app import create_app
+from kentongan_testkit.cloudharness import CloudHarness
+from playwright.sync_api import Browser, ViewportSize, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "web"
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1366, "height": 768}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve(h: CloudHarness) -> Iterator[str]:
+    """Serve the app for `h`'s runtime over real HTTP; yields the base URL."""
+    port = free_port()
+    app = create_app(h.settings, runtime=h.runtime)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    done = asyncio.run_coroutine_threadsafe(server.serve(), h.loop)
+
+    async def started() -> None:
+        while not server.started:
+            if done.done():
+                return
+            await asyncio.sleep(0.02)
+
+    h.call(started(), timeout=20)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        done.result(timeout=20)
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def shot(page: object, name: str) -> Path:
+    """Save a screenshot under test-artifacts/web/ (the closing note lists them)."""
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    return path
