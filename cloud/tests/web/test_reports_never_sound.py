@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from kentongan_cloud.store.db import Tx
@@ -12,6 +13,12 @@ from kentongan_testkit.cloudharness import CloudHarness
 from .conftest import Browser
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """Once, on SQLite: the intake's database code is covered on both by the other tests."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'kentongan.db'}"
 
 
 def test_hundred_urgent_reports_make_no_siren_command(web: CloudHarness) -> None:
