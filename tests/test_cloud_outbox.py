@@ -65,6 +65,8 @@ def test_a_lost_answer_is_retried_with_the_same_key(
     key = f"notice:{inc.id}:opened"
     clock.advance(31)
     h.wait_for(lambda: rec.notifier.calls == [key], what="first attempt")
+    # The failure is recorded (its backoff counted from the clock then) before time moves on.
+    h.wait_for(lambda: h.db(lambda tx: tx.outbox.attempts_of(key)) == 1, what="failure mark")
     clock.advance(5)  # past the retry backoff
     h.wait_for(lambda: rec.notifier.calls == [key, key], what="retry")
     assert list(rec.notifier.notices) == [key]

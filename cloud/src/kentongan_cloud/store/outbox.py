@@ -164,6 +164,15 @@ class OutboxRepo:
             return "failed"
         return "pending"
 
+    async def attempts_of(self, key: str) -> int | None:
+        """Failed delivery attempts so far; None when no such key."""
+        row = (
+            await self.conn.execute(
+                select(outbox.c.attempts).where(outbox.c.idempotency_key == key)
+            )
+        ).first()
+        return None if row is None else int(row.attempts)
+
     async def pending_counts(self) -> dict[str, int]:
         rows = await self.conn.execute(
             select(outbox.c.kind, func.count())
