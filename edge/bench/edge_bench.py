@@ -37,7 +37,7 @@ from kentongan_protocol.provisioning.gateway import Gateway
 from kentongan_protocol.provisioning.profile import EdgeProfile
 from kentongan_protocol.provisioning.secretstore import SecretStore
 from kentongan_protocol.provisioning.tree import Provisioning, load_tree
-from kentongan_protocol.topics import Suffix, gateway_topic
+from kentongan_protocol.topics import Suffix, cloud_filters, gateway_topic, parse
 from kentongan_testkit.mqtt import MqttTestClient
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,12 +58,11 @@ def ms(values: list[float]) -> str:
 
 
 class StandInCloud:
-    """Receives events, stamps their arrival, acknowledges them in batches."""
+    """Receives every gateway's events, stamps their arrival, acknowledges them in batches."""
 
-    def __init__(self, client: MqttTestClient, gateway: str) -> None:
+    def __init__(self, client: MqttTestClient) -> None:
         self.client = client
-        self.ack_topic = gateway_topic("lamteng", gateway, Suffix.EVENT_ACK)
-        client.subscribe(gateway_topic("lamteng", gateway, Suffix.EVENT))
+        client.subscribe(cloud_filters("lamteng")[1])  # kentongan/v1/lamteng/+/event
         self.arrived: dict[str, float] = {}
         self.panics: list[str] = []
         self.count = 0
@@ -78,15 +77,18 @@ class StandInCloud:
                     batch.append(self.client.inbox.get_nowait())
                 except queue.Empty:
                     break
-            events = [json.loads(m.payload) for m in batch]
-            ids = [e["event_id"] for e in events]
-            for e in events:
+            by_gateway: dict[str, list[uuid.UUID]] = {}
+            for m in batch:
+                e = json.loads(m.payload)
                 self.arrived.setdefault(e["event_id"], now)
                 if e["kind"] == "panic":
                     self.panics.append(e["event_id"])
-            self.count += len(ids)
-            ack = EventAck(event_ids=[uuid.UUID(i) for i in ids])
-            self.client.client.publish(self.ack_topic, ack.encode(), qos=1)
+                gateway = parse(m.topic).gateway or ""
+                by_gateway.setdefault(gateway, []).append(uuid.UUID(e["event_id"]))
+            self.count += len(batch)
+            for gateway, ids in by_gateway.items():
+                topic = gateway_topic("lamteng", gateway, Suffix.EVENT_ACK)
+                self.client.client.publish(topic, EventAck(event_ids=ids).encode(), qos=1)
 
 
 def quick_gateway(prov: Provisioning) -> tuple[Gateway, EdgeProfile]:
@@ -124,9 +126,13 @@ def bench_siren(fleet: VirtualFleet, prov: Provisioning, presses: int) -> None:
 
 
 def bench_press_to_broker(
-    fleet: VirtualFleet, prov: Provisioning, broker: MosquittoProcess, store: SecretStore, n: int
+    fleet: VirtualFleet,
+    prov: Provisioning,
+    broker: MosquittoProcess,
+    store: SecretStore,
+    cloud: StandInCloud,
+    n: int,
 ) -> None:
-    cloud = StandInCloud(_client(broker, store), GATEWAY)
     gw, profile = quick_gateway(prov)
     post = fleet.add(
         gw,
@@ -181,7 +187,12 @@ def start_daemon(config: Path, store: SecretStore, sock: Path) -> subprocess.Pop
 
 
 def bench_drain(
-    prov: Provisioning, broker: MosquittoProcess, store: SecretStore, work: Path, n: int
+    prov: Provisioning,
+    broker: MosquittoProcess,
+    store: SecretStore,
+    cloud: StandInCloud,
+    work: Path,
+    n: int,
 ) -> None:
     config = daemon_files(prov, broker, work, "drain")
     ob = Outbox(open_database(work / "drain" / "outbox.db", synchronous="OFF"))
@@ -194,17 +205,17 @@ def bench_drain(
     for _ in range(n):
         ob.add_event(f.make("sensor_triggered", "pir", source="sensor", incident_type="pencurian"))
     ob.close()
-    cloud = StandInCloud(_client(broker, store), GATEWAY)
+    counted = cloud.count
     started = time.monotonic()
     proc = start_daemon(config, store, work / "drain.sock")
     time.sleep(2.0)
     pressed = time.monotonic()
     asyncio.run(send_control(work / "drain.sock", "press tombol_kebakaran 0.25"))
-    backlog_sent = cloud.count
-    while cloud.count < n + 1:
+    backlog_sent = cloud.count - counted
+    while cloud.count - counted < n + 1:
         time.sleep(0.05)
     took = time.monotonic() - started
-    panic_at = cloud.arrived[cloud.panics[0]]
+    panic_at = cloud.arrived[cloud.panics[-1]]
     print(
         f"backlog drain of {n} events by the daemon process: {took:.1f} s (start-up "
         f"included), {n / took:.0f} events/s; a panic held {backlog_sent} events into the "
@@ -259,10 +270,11 @@ def main() -> None:
     broker = MosquittoProcess(prov, store).start()
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}; mock pins, loopback")
     try:
+        cloud = StandInCloud(_client(broker, store))
         with VirtualFleet() as fleet:
             bench_siren(fleet, prov, 20 if args.quick else 60)
-            bench_press_to_broker(fleet, prov, broker, store, 100 if args.quick else 500)
-        bench_drain(prov, broker, store, work, 20_000 if args.quick else 100_000)
+            bench_press_to_broker(fleet, prov, broker, store, cloud, 100 if args.quick else 500)
+        bench_drain(prov, broker, store, cloud, work, 20_000 if args.quick else 100_000)
         bench_idle(prov, broker, store, work, 10 if args.quick else 30)
         print(f"load at the end: {os.getloadavg()[0]:.2f}")
     finally:

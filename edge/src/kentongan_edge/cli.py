@@ -17,14 +17,12 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from gpiozero.pins.mock import MockFactory
-
 from kentongan_edge import __version__
 from kentongan_edge import config as config_mod
 from kentongan_edge.control import Console, send_control, serve_control
 from kentongan_edge.daemon import MAINTENANCE_KEY, DaemonOptions, GatewayDaemon
 from kentongan_edge.errors import EX_CONFIG, ConfigError, CredentialsError, EdgeError
-from kentongan_edge.hardware import pin_map
+from kentongan_edge.hardware import PinFactory, mock_pins, pin_map
 from kentongan_edge.link import LinkSettings, MqttLink
 from kentongan_edge.runtime import StateSettings, build_daemon, link_settings_for, open_state
 from kentongan_edge.sdnotify import notify, watchdog_interval_s
@@ -124,7 +122,7 @@ async def _run_daemon(
     cfg: config_mod.EdgeConfig,
     *,
     link: LinkSettings | None,
-    factory: MockFactory | None,
+    factory: PinFactory | None,
     state: StateSettings | None,
     console_script: list[str] | None = None,
     control: Path | None = None,
@@ -333,7 +331,7 @@ def _simulate(args: argparse.Namespace) -> int:
             script = args.script.read_text(encoding="utf-8").splitlines()
         if args.outbox is not None:
             state = StateSettings(path=args.outbox, capacity=cfg.gateway.outbox.max_events)
-        with contextlib.closing(MockFactory()) as factory:
+        with contextlib.closing(mock_pins()) as factory:
             return asyncio.run(
                 _run_daemon(
                     cfg,

@@ -25,6 +25,9 @@ from kentongan_protocol.provisioning.gateway import SPI0_PINS, Gateway
 
 from kentongan_edge.errors import HardwareError
 
+PinFactory = Any
+"""A gpiozero pin factory (gpiozero has no type hints); only this module touches one."""
+
 EdgeCallback = Callable[[str, bool, float], None]
 """on_edge(input name, active, monotonic seconds); called on a GPIO thread."""
 
@@ -86,6 +89,11 @@ def pin_map(gw: Gateway) -> Iterator[tuple[int, str, str]]:
         names = ", ".join(f"{a.input}@ch{a.channel}" for a in gw.analog_sensors)
         for pin, line in zip(SPI0_PINS, ("CE0", "MISO", "MOSI", "SCLK"), strict=True):
             yield pin, f"mcp3008 {line}", names
+
+
+def mock_pins() -> PinFactory:
+    """A fresh set of mock pins for one (virtual or simulated) gateway."""
+    return MockFactory()
 
 
 class _MockMcp3008(MockSPIDevice):  # type: ignore[misc]
@@ -161,7 +169,7 @@ class Hardware:
     """The gateway's devices on one pin factory (the Pi's default one when None)."""
 
     def __init__(
-        self, gw: Gateway, on_edge: EdgeCallback, *, factory: MockFactory | None = None
+        self, gw: Gateway, on_edge: EdgeCallback, *, factory: PinFactory | None = None
     ) -> None:
         self._on_edge = on_edge
         self.mock = factory is not None
@@ -187,7 +195,7 @@ class Hardware:
             msg = f"cannot set up GPIO: {exc}"
             raise HardwareError(msg) from exc
 
-    def _open(self, factory: MockFactory | None) -> None:
+    def _open(self, factory: PinFactory | None) -> None:
         for spec in self._specs.values():
             dev = DigitalInputDevice(spec.pin, pull_up=spec.active_low, pin_factory=factory)
             name = spec.name

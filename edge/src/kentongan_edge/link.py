@@ -186,7 +186,7 @@ class MqttLink:
                 self._log.critical(
                     "broker %s:%d refused user %r: %s. Stopped retrying; local sirens and the "
                     "outbox keep working. Fix the credentials or the broker's passwd/ACL, then "
-                    "restart or reload the daemon.",
+                    "restart the daemon (systemctl restart kentongan-edge).",
                     s.host,
                     s.port,
                     s.username,

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gpiozero.pins.mock import MockFactory
 from kentongan_protocol.provisioning.gateway import Gateway
 
 from kentongan_edge.config import EdgeConfig
 from kentongan_edge.daemon import DaemonOptions, GatewayDaemon
-from kentongan_edge.hardware import EdgeCallback, Hardware
+from kentongan_edge.hardware import EdgeCallback, Hardware, PinFactory
 from kentongan_edge.ledger import CommandLedger
 from kentongan_edge.link import LinkSettings
 from kentongan_edge.logs import for_gateway
@@ -64,7 +63,7 @@ def build_daemon(
     *,
     state: StateSettings | None = None,
     link: LinkSettings | None,
-    factory: MockFactory | None = None,
+    factory: PinFactory | None = None,
     options: DaemonOptions | None = None,
 ) -> GatewayDaemon:
     """A daemon for `cfg` on the running loop; `factory=None` means the Pi's own GPIO."""

@@ -30,13 +30,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
-from gpiozero.pins.mock import MockFactory
 from kentongan_protocol.payloads import Event, EventKind
 from kentongan_protocol.provisioning.gateway import Gateway
 from kentongan_protocol.provisioning.profile import EdgeProfile
 
 from kentongan_edge.config import EdgeConfig
 from kentongan_edge.daemon import DaemonOptions, GatewayDaemon
+from kentongan_edge.hardware import mock_pins
 from kentongan_edge.link import LinkSettings
 from kentongan_edge.runtime import StateSettings, build_daemon, will_delay_s
 from kentongan_edge.sender import SenderSettings
@@ -83,7 +83,7 @@ class VirtualGateway:
         self.fleet = fleet
         self.cfg = cfg
         self.options = options
-        self.factory = MockFactory()
+        self.factory = mock_pins()
         self._link = link
         self._workdir = workdir
         self.events: deque[Event] = deque(maxlen=options.keep_events)
@@ -335,12 +335,14 @@ class VirtualFleet:
         broker_port: int | None,
         password: str = "",
         broker_host: str = "127.0.0.1",
+        tls_ca_file: str | None = None,
         workdir: Path | None = None,
         options: VirtualOptions = VirtualOptions(),
         start: bool = True,
     ) -> VirtualGateway:
-        """A virtual gateway for `gateway` (plain MQTT to broker_host:broker_port; None:
-        no broker at all, the post works alone). Started unless `start=False`."""
+        """A virtual gateway for `gateway` talking MQTT to broker_host:broker_port (TLS when
+        `tls_ca_file` names the broker's CA; `broker_port=None`: no broker at all, the post
+        works alone). Started unless `start=False`."""
         cfg = EdgeConfig.from_models(gateway, profile)
         link = None
         if broker_port is not None:
@@ -351,6 +353,8 @@ class VirtualFleet:
                 username=gateway.gateway_id,
                 password=password,
                 client_id=gateway.gateway_id,
+                tls=tls_ca_file is not None,
+                ca_file=tls_ca_file,
                 keepalive_s=keepalive,
                 will_delay_s=will_delay_s(keepalive),
                 session_expiry_s=options.session_expiry_s,
