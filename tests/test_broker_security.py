@@ -14,6 +14,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from kentongan_protocol.provisioning.broker import TlsFiles
 from kentongan_protocol.provisioning.broker_process import MosquittoProcess
+from kentongan_protocol.provisioning.bundle import SYSTEMD_UNIT
 from kentongan_protocol.provisioning.cli import main as provision
 from kentongan_protocol.provisioning.secretstore import SecretStore
 from kentongan_protocol.provisioning.tree import Provisioning
@@ -230,3 +231,9 @@ def test_tls_listener_with_the_test_ca(
         client.disconnect()
         client.loop_stop()
     shutil.rmtree(tls_dir)
+
+
+def test_bundle_ships_the_edge_packages_systemd_unit() -> None:
+    repo = Path(__file__).resolve().parents[1]
+    shipped = repo / "edge/src/kentongan_edge/systemd/kentongan-edge.service"
+    assert shipped.read_text() == SYSTEMD_UNIT

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from kentongan_protocol.errors import PayloadError
 from kentongan_protocol.payloads import (
+    MAX_ACK_IDS,
     MAX_PAYLOAD_BYTES,
     Broadcast,
     Command,
@@ -89,8 +90,14 @@ def test_bad_json() -> None:
     assert err.value.reason == "bad_json"
 
 
+def test_a_full_ack_fits_the_payload_limit() -> None:
+    ack = EventAck(event_ids=[uuid.uuid4() for _ in range(MAX_ACK_IDS)])
+    assert len(ack.encode()) <= MAX_PAYLOAD_BYTES
+    assert decode(EventAck, ack.encode()) == ack
+
+
 def test_ack_is_bounded() -> None:
-    ids = [str(uuid.uuid4()) for _ in range(501)]
+    ids = [str(uuid.uuid4()) for _ in range(MAX_ACK_IDS + 1)]
     with pytest.raises(PayloadError):
         decode(EventAck, json.dumps({"event_ids": ids}).encode())
     with pytest.raises(PayloadError):

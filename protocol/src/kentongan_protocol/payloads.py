@@ -18,7 +18,8 @@ from kentongan_protocol.ids import Id, Latitude, Longitude, SessionId, Sha256Hex
 MAX_PAYLOAD_BYTES = 8192
 """No Kentongan payload comes near this; anything larger is refused unread."""
 
-MAX_ACK_IDS = 500
+# A full ack must fit MAX_PAYLOAD_BYTES: a UUID costs 39 bytes of JSON.
+MAX_ACK_IDS = 150
 MAX_COMMAND_EXPIRY_S = 60
 
 
