@@ -12,7 +12,7 @@ from typing import Any
 
 from kentongan_cloud.domain.incident import Incident
 from kentongan_protocol.payloads import EventAck
-from kentongan_protocol.topics import Suffix, gateway_topic
+from kentongan_protocol.topics import ROOT, Suffix, gateway_topic
 from kentongan_testkit.cloud_fixtures import CloudFactory
 from kentongan_testkit.cloudharness import VirtualPost
 from kentongan_testkit.plugin import ClientFactory
@@ -39,26 +39,30 @@ def corpus(good: dict[str, Any]) -> dict[Suffix, dict[str, list[bytes]]]:
 
     return {
         Suffix.EVENT: {
-            "oversize": [b"{" + b" " * 60_000 + b"}", _j(good | {"input": "x" * 9000})],
+            "oversize": [
+                b"{" + b" " * 60_000 + b"}",
+                _j(good | {"input": "x" * 9000}),
+                _deep(2000),
+            ],
             "bad_json": [
                 b"",
                 b"{not json",
                 b"\xff\xfe\xfd\xfc",
                 b'{"input": "\xc3\x28"}',  # invalid UTF-8 inside a string
                 b"[" * 7000,
-                _deep(2000),
-                b'{"seq": NaN}',
-                b'{"seq": Infinity}',
                 _j(good)[:-5],
                 b"\x00" * 64,
             ],
             "schema": [
+                b'{"seq": NaN}',  # the JSON parser takes NaN; the model still refuses it
+                fresh(seq=float("nan")),
+                fresh(monotonic_ms=float("inf")),
                 b"null",
                 b"[]",
                 b"42",
                 b'"panic"',
                 _deep(20),
-                fresh(seq="1"),
+                fresh(seq="1"),  # wrong types are refused, not coerced (strict on the wire)
                 fresh(seq=1.5),
                 fresh(seq=2**70),
                 fresh(monotonic_ms=-5),
@@ -80,8 +84,8 @@ def corpus(good: dict[str, Any]) -> dict[Suffix, dict[str, list[bytes]]]:
             ],
         },
         Suffix.TELEMETRY: {
-            "bad_json": [b"{", b'{"uptime_s": NaN}'],
-            "schema": [b'{"session_id": 5}', b"{}", b'{"uptime_s": "long"}'],
+            "bad_json": [b"{"],
+            "schema": [b'{"uptime_s": NaN}', b'{"session_id": 5}', b"{}", b'{"uptime_s": "long"}'],
         },
         Suffix.STATE: {
             "bad_json": [b"\xff"],
@@ -127,7 +131,7 @@ def test_hostile_corpus_counted_by_reason_and_the_intake_lives_on(
 
     # Forged gateway ids on the topic: the broker refuses them before the cloud sees them.
     for forged in (OTHER, "not-provisioned-99", "cloud"):
-        topic = gateway_topic(DISTRICT, forged, Suffix.EVENT)
+        topic = f"{ROOT}/{DISTRICT}/{forged}/{Suffix.EVENT.value}"
         rc = post.client.publish(topic, _j(good)).value
         assert rc == PUBACK_NOT_AUTHORIZED, f"{topic}: {rc:#x}"
     rc = post.client.publish(gateway_topic("other-district", POST, Suffix.EVENT), _j(good)).value
@@ -139,7 +143,11 @@ def test_hostile_corpus_counted_by_reason_and_the_intake_lives_on(
         c: dict[str, int] = h.db(lambda tx: tx.intake.rejection_counts())
         return c if sum(c.values()) >= total else None
 
-    counts = h.wait_for(counted, timeout=60, what="every hostile payload counted")
+    try:
+        h.wait_for(counted, timeout=30, what="every hostile payload counted")
+    except TimeoutError:
+        pass
+    counts = h.db(lambda tx: tx.intake.rejection_counts())
     assert counts == expected
 
     # Afterwards a valid panic still becomes exactly one incident, acknowledged.

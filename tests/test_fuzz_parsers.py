@@ -58,19 +58,19 @@ def _decode_or_our_error(model: type[payloads.Payload], raw: bytes) -> None:
         assert exc.reason in {"oversize", "bad_json", "schema"}
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
 @given(model=st.sampled_from(MODELS), raw=st.binary(max_size=512))
 def test_decode_random_bytes(model: type[payloads.Payload], raw: bytes) -> None:
     _decode_or_our_error(model, raw)
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(model=st.sampled_from(MODELS), value=json_values)
 def test_decode_random_json(model: type[payloads.Payload], value: object) -> None:
     _decode_or_our_error(model, json.dumps(value).encode())
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(key=st.sampled_from(sorted(_valid_event())), value=json_values)
 def test_decode_event_with_one_field_replaced(key: str, value: object) -> None:
     ev = _valid_event() | {key: value}
@@ -135,7 +135,7 @@ yaml_fragments = st.sampled_from(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=150)
 @given(
     parts=st.lists(yaml_fragments | st.text(max_size=60), max_size=4),
     model=st.sampled_from([District, Gateway]),
@@ -151,7 +151,7 @@ def test_yaml_reader_answers_with_problems(
     validate_model(model, doc)
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(
     which=st.sampled_from(["district.yaml", "gateways/tb-poncowati-01.yaml"]),
     cut=st.integers(min_value=0, max_value=10_000),

@@ -13,6 +13,7 @@ from kentongan_cloud.api.models import (
     IntakeReceipt,
     ReportReceipt,
     ReportStatus,
+    UNPROCESSABLE,
     ResidentReportBody,
 )
 from kentongan_cloud.errors import NotFoundError
@@ -21,7 +22,7 @@ from kentongan_cloud.intake.classify import EventItem, ReportDetails, check_even
 router = APIRouter(tags=["intake"])
 
 
-@router.post("/api/v1/intake/phone", status_code=201)
+@router.post("/api/v1/intake/phone", status_code=201, responses=UNPROCESSABLE)
 async def phone_event(rt: RuntimeDep, who: Guard, event: Event) -> IntakeReceipt:
     """A guard's phone at their post sends a protocol Event (source `phone`); a resend with
     the same event_id is acknowledged again and changes nothing."""
@@ -43,7 +44,7 @@ async def phone_event(rt: RuntimeDep, who: Guard, event: Event) -> IntakeReceipt
     )
 
 
-@router.post("/api/v1/reports", status_code=201)
+@router.post("/api/v1/reports", status_code=201, responses=UNPROCESSABLE)
 async def resident_report(rt: RuntimeDep, body: ResidentReportBody) -> ReportReceipt:
     """The resident form: returns a tracking code (128 random bits) and a status page."""
     d = rt.directory

@@ -103,7 +103,16 @@ def read_yaml(path: Path, display: str | None = None) -> tuple[YamlDoc, list[Pro
         return doc, [Problem(doc.file, 1, "", f"YAML error: {exc}")]
     if node is None:
         return doc, [Problem(doc.file, 1, "", "file is empty")]
-    doc.data = _Builder(doc, problems).build(node, ())
+    try:
+        doc.data = _Builder(doc, problems).build(node, ())
+    except yaml.MarkedYAMLError as exc:
+        # Found while building values: a bad merge (`<<: 5`), an unknown or Python tag.
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        return doc, [Problem(doc.file, line, "", f"YAML error: {exc.problem or exc}")]
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+        # A tagged scalar that cannot be built, such as `!!timestamp 2020-13-45`.
+        return doc, [Problem(doc.file, 1, "", f"YAML error: {exc}")]
     return doc, problems
 
 
