@@ -10,10 +10,10 @@ from kentongan_protocol.payloads import Event
 
 from kentongan_cloud.api.deps import Guard, RuntimeDep
 from kentongan_cloud.api.models import (
+    UNPROCESSABLE,
     IntakeReceipt,
     ReportReceipt,
     ReportStatus,
-    UNPROCESSABLE,
     ResidentReportBody,
 )
 from kentongan_cloud.errors import NotFoundError

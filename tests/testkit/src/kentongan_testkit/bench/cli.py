@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from matplotlib.figure import Figure
+
 from kentongan_testkit.bench.loadgen import Bench
 from kentongan_testkit.bench.raw import raw_qos1
 
@@ -112,13 +114,9 @@ def run_database(plan: Plan, database: str, work: Path, log: Any) -> dict[str, A
 
 
 def plot(result: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     runs = result["databases"]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig = Figure(figsize=(11, 4.5))
+    ax1, ax2 = fig.subplots(1, 2)
     names = [r["database"] for r in runs]
     for key, label in (
         ("press_to_incident_committed", "press→incident"),
@@ -142,7 +140,6 @@ def plot(result: dict[str, Any], path: Path) -> None:
     fig.text(0.01, 0.01, result["note"], fontsize=6)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -192,6 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     log(f"raw mosquitto: {result['raw_mosquitto']['median_per_s']:.0f} msgs/s")
     result["databases"] = []
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    json_path = args.out / f"bench-{stamp}.json"
+    png_path = args.out / f"bench-{stamp}.png"
     for database in [d.strip() for d in args.databases.split(",") if d.strip()]:
         with tempfile.TemporaryDirectory(prefix=f"kentongan-bench-{database}-") as tmp:
             r = run_database(plan, database, Path(tmp), log)
@@ -199,12 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         r["ratio_to_raw_mosquitto"] = ours / result["raw_mosquitto"]["median_per_s"]
         result["databases"].append(r)
         log(summary_line(r))
-    result["duration_s"] = time.monotonic() - t_start
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    json_path = args.out / f"bench-{stamp}.json"
-    png_path = args.out / f"bench-{stamp}.png"
-    json_path.write_text(json.dumps(result, indent=2, default=str))
+        # Written after each database, so a long run interrupted later keeps what it measured.
+        result["duration_s"] = time.monotonic() - t_start
+        json_path.write_text(json.dumps(result, indent=2, default=str))
     plot(result, png_path)
     print(summary(result))
     print(f"wrote {json_path} and {png_path}")

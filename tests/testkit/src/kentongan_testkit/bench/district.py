@@ -29,9 +29,7 @@ def generate_district(sample: Path, dest: Path, n: int) -> Provisioning:
         (sample / "gateways" / f"{TEMPLATE}.yaml").read_text(encoding="utf-8")
     )
     kampung = [
-        (kc["id"], k["id"], k["location"])
-        for kc in district["kecamatan"]
-        for k in kc["kampung"]
+        (kc["id"], k["id"], k["location"]) for kc in district["kecamatan"] for k in kc["kampung"]
     ]
     for i in range(n):
         kec, kid, centre = kampung[i % len(kampung)]

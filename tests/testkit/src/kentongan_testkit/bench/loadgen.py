@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +28,7 @@ from typing import Any
 
 import psycopg
 from kentongan_edge.virtual import VirtualFleet, VirtualGateway, VirtualOptions
+from kentongan_protocol.payloads import EventKind
 from kentongan_protocol.provisioning.broker_process import MosquittoProcess
 from kentongan_protocol.provisioning.profile import EdgeProfile
 from kentongan_protocol.provisioning.secretstore import SecretStore
@@ -37,18 +38,26 @@ from kentongan_testkit.bench.district import generate_district
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-BACKGROUND_KIND = "battery_low"
+BACKGROUND_KIND: EventKind = "battery_low"
 BACKGROUND_INPUT = "aki_lemah"
 
 Progress = Callable[[str], None]
+OPENED_SQL = (
+    "SELECT e.event_id, e.occurred_at, i.opened_at, i.id FROM events e "
+    "JOIN incidents i ON i.opening_event_id = e.event_id WHERE "
+)
+OFFLINE_SQL = "SELECT gateway_id FROM gateways WHERE NOT online AND "
+# The first acknowledgement of a siren command by a neighbour (not the pressing post itself).
+ACKED_SQL = (
+    "SELECT c.incident_id, min(a.at) FROM commands c JOIN command_acks a "
+    "ON a.command_id = c.command_id JOIN incidents i ON i.id = c.incident_id "
+    "WHERE {where} AND a.gateway_id <> i.gateway_id GROUP BY c.incident_id"
+)
 
 
 def _ts(value: Any) -> float:
     """A timestamp column as epoch seconds (SQLite gives text, PostgreSQL datetimes)."""
-    if isinstance(value, datetime):
-        dt = value
-    else:
-        dt = datetime.fromisoformat(str(value))
+    dt = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.timestamp()
@@ -74,14 +83,14 @@ class Database:
 
     def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         if self.kind == "sqlite":
-            conn = sqlite3.connect(self.path, timeout=30)
+            lite = sqlite3.connect(self.path, timeout=30)
             try:
-                return conn.execute(sql.replace("%s", "?"), args).fetchall()
+                return lite.execute(sql.replace("%s", "?"), args).fetchall()
             finally:
-                conn.close()
+                lite.close()
         dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={self.pg_name}"
         with psycopg.connect(dsn, autocommit=True) as conn:
-            return list(conn.execute(sql.encode().decode(), args).fetchall())  # type: ignore[arg-type]
+            return list(conn.execute(sql.encode(), args).fetchall())
 
     def scalar(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         try:
@@ -199,8 +208,10 @@ class Bench:
         self.cloud = CloudProcess(env, self.workdir / "cloud.log")
         self.cloud.start()
         wait_for(
-            lambda: self.db is not None
-            and self.db.scalar("SELECT count(*) FROM gateways") >= self.gateways,
+            lambda: (
+                self.db is not None
+                and self.db.scalar("SELECT count(*) FROM gateways") >= self.gateways
+            ),
             180,
             "the cloud's gateway registry",
             0.5,
@@ -273,7 +284,7 @@ class Bench:
             self.progress("stopping the fleet")
             try:
                 self.fleet.close()
-            except Exception as exc:  # noqa: BLE001 - teardown must go on
+            except Exception as exc:
                 self.progress(f"fleet close: {exc}")
         if self.cloud is not None:
             self.cloud.stop()
@@ -351,12 +362,10 @@ class Bench:
         t0 = time.monotonic()
         sent = self._emit_background(rate, seconds, random.Random(seed))
         offered_s = time.monotonic() - t0
-        try:
+        with suppress(TimeoutError):
             wait_for(
                 lambda: self.events_stored() - before >= sent, 120 + seconds, "events stored", 0.2
             )
-        except TimeoutError:
-            pass
         took = time.monotonic() - t0
         stored = self.events_stored() - before
         return {
@@ -381,16 +390,11 @@ class Bench:
         marks = ",".join(["%s"] * len(event_ids))
 
         def opened() -> list[tuple[Any, ...]]:
-            return db.rows(
-                "SELECT e.event_id, e.occurred_at, i.opened_at, i.id FROM events e "
-                f"JOIN incidents i ON i.opening_event_id = e.event_id WHERE e.event_id IN ({marks})",
-                tuple(event_ids),
-            )
+            where = f"e.event_id IN ({marks})"  # only %s placeholders are joined in
+            return db.rows(OPENED_SQL + where, tuple(event_ids))
 
-        try:
+        with suppress(TimeoutError):
             wait_for(lambda: len(opened()) >= len(event_ids), timeout, "incidents", 0.2)
-        except TimeoutError:
-            pass
         rows = opened()
         commit = [max(0.0, _ts(r[2]) - _ts(r[1])) for r in rows]
         occurred = {r[3]: _ts(r[1]) for r in rows}
@@ -400,20 +404,17 @@ class Bench:
             m2 = ",".join(["%s"] * len(inc_ids))
 
             def acked() -> list[tuple[Any, ...]]:
-                return db.rows(
-                    "SELECT c.incident_id, min(a.at) FROM commands c JOIN command_acks a "
-                    "ON a.command_id = c.command_id JOIN incidents i ON i.id = c.incident_id "
-                    f"WHERE c.incident_id IN ({m2}) AND a.gateway_id <> i.gateway_id "
-                    "GROUP BY c.incident_id",
-                    tuple(inc_ids),
-                )
+                where = f"c.incident_id IN ({m2})"  # only %s placeholders are joined in
+                return db.rows(ACKED_SQL.replace("{where}", where), tuple(inc_ids))
 
-            try:
+            with suppress(TimeoutError):
                 wait_for(lambda: len(acked()) >= len(inc_ids), 30, "siren acks", 0.3)
-            except TimeoutError:
-                pass
             siren = [max(0.0, _ts(at) - occurred[iid]) for iid, at in acked()]
-        return {"commit_s": commit, "siren_ack_s": siren, "missing": [float(len(event_ids) - len(rows))]}
+        return {
+            "commit_s": commit,
+            "siren_ack_s": siren,
+            "missing": [float(len(event_ids) - len(rows))],
+        }
 
     def probes_under_load(
         self, background_rate: float, seconds: float, probes: int, seed: int = 2
@@ -450,11 +451,16 @@ class Bench:
 
     def burst(self, kecamatan: str | None, within_s: float) -> dict[str, Any]:
         """Every post of one kecamatan raises a panic within `within_s` seconds."""
-        assert self.prov is not None and self.fleet is not None
+        assert self.prov is not None
+        assert self.fleet is not None
         kc = kecamatan or self.prov.district.kecamatan[0].id
-        kampung = {k.id for k in next(k for k in self.prov.district.kecamatan if k.id == kc).kampung}
+        kampung = {
+            k.id for k in next(k for k in self.prov.district.kecamatan if k.id == kc).kampung
+        }
         posts = [
-            g for g in self.gws if g.cfg.gateway.kampung in kampung and g.gateway_id not in self.used
+            g
+            for g in self.gws
+            if g.cfg.gateway.kampung in kampung and g.gateway_id not in self.used
         ]
         self.used |= {g.gateway_id for g in posts}
         self.progress(f"burst: {len(posts)} posts of kecamatan {kc} panic within {within_s} s")
@@ -482,7 +488,8 @@ class Bench:
     def outage(self, seconds: float, per_post: int, live: int) -> dict[str, Any]:
         """The broker is down `seconds` while posts keep recording; then every post drains
         its backlog while `live` fresh panics arrive on other posts."""
-        assert self.broker is not None and self.fleet is not None
+        assert self.broker is not None
+        assert self.fleet is not None
         self.progress(f"outage: broker down {seconds:.0f} s, {per_post} events queued per post")
         before = self.events_stored()
         inc0 = self.incidents()
@@ -508,15 +515,13 @@ class Bench:
         time.sleep(1.0)
         ids = [self._press(g) for g in live_posts]
         lat = self.press_latencies(ids, 300)
-        try:
+        with suppress(TimeoutError):
             wait_for(
                 lambda: self.events_stored() - before >= backlog + live,
                 240,
                 "the backlog drained",
                 0.5,
             )
-        except TimeoutError:
-            pass
         took = time.monotonic() - t0
         stored = self.events_stored() - before
         return {
@@ -544,8 +549,9 @@ class Bench:
         got: dict[str, float] = {}
 
         def check() -> bool:
+            where = f"gateway_id IN ({marks})"  # only %s placeholders are joined in
             rows = db.rows(
-                f"SELECT gateway_id FROM gateways WHERE NOT online AND gateway_id IN ({marks})",
+                OFFLINE_SQL + where,
                 tuple(g.gateway_id for g in victims),
             )
             now = time.monotonic() - t0
@@ -553,10 +559,8 @@ class Bench:
                 got.setdefault(gid, now)
             return len(got) >= len(victims)
 
-        try:
+        with suppress(TimeoutError):
             wait_for(check, 120, "offline detection", 0.2)
-        except TimeoutError:
-            pass
         return {"detected_s": sorted(got.values()), "missed": [float(len(victims) - len(got))]}
 
 

@@ -84,16 +84,38 @@ def raw_qos1(messages: int, timeout: float = 120.0) -> RawRun:
             out = work / "sub.out"
             with out.open("wb") as sink:
                 sub = subprocess.Popen(
-                    ["mosquitto_sub", "-p", str(port), "-q", "1", "-t", "raw/t", "-C",
-                     str(messages), "-i", "raw-sub", "-c"],
+                    [
+                        "mosquitto_sub",
+                        "-p",
+                        str(port),
+                        "-q",
+                        "1",
+                        "-t",
+                        "raw/t",
+                        "-C",
+                        str(messages),
+                        "-i",
+                        "raw-sub",
+                        "-c",
+                    ],
                     stdout=sink,
                 )
                 time.sleep(0.5)  # the subscription must exist before the first publish
                 t0 = time.monotonic()
                 with lines.open("rb") as src:
                     subprocess.run(
-                        ["mosquitto_pub", "-p", str(port), "-q", "1", "-t", "raw/t", "-l",
-                         "-i", "raw-pub"],
+                        [
+                            "mosquitto_pub",
+                            "-p",
+                            str(port),
+                            "-q",
+                            "1",
+                            "-t",
+                            "raw/t",
+                            "-l",
+                            "-i",
+                            "raw-pub",
+                        ],
                         stdin=src,
                         check=False,
                         timeout=timeout,
