@@ -243,7 +243,9 @@ def decode(model: type[P], raw: bytes) -> P:
     if len(raw) > MAX_PAYLOAD_BYTES:
         raise PayloadError("oversize", f"{len(raw)} bytes > {MAX_PAYLOAD_BYTES}")
     try:
-        return model.model_validate_json(raw)
+        # Strict on the wire: "1" is not a seq and "yes" is not a boolean (JSON strings still
+        # carry UUIDs, times and enums).
+        return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         if first["type"] == "json_invalid":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -16,12 +17,22 @@ from kentongan_cloud.api import (
     routes_intake,
     routes_ops,
 )
+from kentongan_cloud.api.models import ErrorBody
 from kentongan_cloud.errors import ConflictError, NotFoundError
 from kentongan_cloud.runtime import CloudRuntime
 from kentongan_cloud.settings import Settings
 from kentongan_cloud.web.mount import mount_web
 
 _LOGGER = logging.getLogger(__name__)
+
+
+# Documented for every operation, so clients (and schemathesis) know the refusals' shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "not logged in, or wrong credentials"},
+    403: {"model": ErrorBody, "description": "the role may not do this, or a CSRF mismatch"},
+    404: {"model": ErrorBody, "description": "no such resource"},
+    409: {"model": ErrorBody, "description": "conflicts with the current state"},
+}
 
 
 def create_app(settings: Settings, *, runtime: CloudRuntime | None = None) -> FastAPI:
@@ -47,6 +58,7 @@ def create_app(settings: Settings, *, runtime: CloudRuntime | None = None) -> Fa
         version="0.1.0",
         description="Incidents, fleet health and area alarms of a Kentongan district.",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     if runtime is not None:
         app.state.runtime = runtime

@@ -22,6 +22,24 @@ from kentongan_cloud.records import (
 )
 
 
+class ErrorBody(BaseModel):
+    """Every refusal: a human-readable reason."""
+
+    detail: str
+
+
+class Unprocessable(BaseModel):
+    """422: the request's shape is wrong (FastAPI's list of errors), or its values are unknown
+    to this district (one reason)."""
+
+    detail: str | list[dict[str, Any]]
+
+
+UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
+    422: {"model": Unprocessable, "description": "invalid, or unknown to this district"}
+}
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -10,6 +10,7 @@ from kentongan_protocol.payloads import Event
 
 from kentongan_cloud.api.deps import Guard, RuntimeDep
 from kentongan_cloud.api.models import (
+    UNPROCESSABLE,
     IntakeReceipt,
     ReportReceipt,
     ReportStatus,
@@ -23,7 +24,7 @@ from kentongan_cloud.web.ratelimit import over_limit
 router = APIRouter(tags=["intake"])
 
 
-@router.post("/api/v1/intake/phone", status_code=201)
+@router.post("/api/v1/intake/phone", status_code=201, responses=UNPROCESSABLE)
 async def phone_event(rt: RuntimeDep, who: Guard, event: Event) -> IntakeReceipt:
     """A guard's phone at their post sends a protocol Event (source `phone`); a resend with
     the same event_id is acknowledged again and changes nothing."""
@@ -45,7 +46,11 @@ async def phone_event(rt: RuntimeDep, who: Guard, event: Event) -> IntakeReceipt
     )
 
 
-@router.post("/api/v1/reports", status_code=201)
+@router.post(
+    "/api/v1/reports",
+    status_code=201,
+    responses={**UNPROCESSABLE, 429: {"description": "Too many reports from this address"}},
+)
 async def resident_report(
     rt: RuntimeDep, body: ResidentReportBody, request: Request
 ) -> ReportReceipt:

@@ -85,6 +85,21 @@ class _Builder:
         return self.constructor.construct_object(node, deep=True)
 
 
+def _build(doc: YamlDoc, node: yaml.Node, problems: list[Problem]) -> Problem | None:
+    """Build plain data into `doc`; a value that cannot be built is one problem."""
+    try:
+        doc.data = _Builder(doc, problems).build(node, ())
+    except yaml.MarkedYAMLError as exc:
+        # Found while building values: a bad merge (`<<: 5`), an unknown or Python tag.
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        return Problem(doc.file, line, "", f"YAML error: {exc.problem or exc}")
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+        # A tagged scalar that cannot be built, such as `!!timestamp 2020-13-45`.
+        return Problem(doc.file, 1, "", f"YAML error: {exc}")
+    return None
+
+
 def read_yaml(path: Path, display: str | None = None) -> tuple[YamlDoc, list[Problem]]:
     """Read one YAML file; syntax errors and duplicate keys come back as problems."""
     doc = YamlDoc(display or str(path))
@@ -103,7 +118,9 @@ def read_yaml(path: Path, display: str | None = None) -> tuple[YamlDoc, list[Pro
         return doc, [Problem(doc.file, 1, "", f"YAML error: {exc}")]
     if node is None:
         return doc, [Problem(doc.file, 1, "", "file is empty")]
-    doc.data = _Builder(doc, problems).build(node, ())
+    built = _build(doc, node, problems)
+    if built is not None:
+        return doc, [built]
     return doc, problems
 
 

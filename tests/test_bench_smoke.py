@@ -1,0 +1,43 @@
+"""`kentongan-bench --quick` end to end (SQLite, a few virtual gateways, the raw
+Mosquitto ceiling): the JSON has every figure and the PNG is written. No timing is asserted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from kentongan_testkit.bench.cli import main
+
+LATENCY = ("p50_ms", "p99_ms", "max_ms")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
+    # One database keeps CI short; `kentongan-bench` runs both by default.
+    assert main(["--quick", "--databases", "sqlite", "--out", str(tmp_path)]) == 0
+    [result_file] = tmp_path.glob("bench-*.json")
+    assert result_file.with_suffix(".png").stat().st_size > 0
+    r = json.loads(result_file.read_text())
+    assert "share" in r["note"]
+    raw = r["raw_mosquitto"]
+    assert raw["median_per_s"] > 0
+    assert all(run["received"] <= run["sent"] for run in raw["runs"])
+    assert [d["database"] for d in r["databases"]] == ["sqlite"]
+    for d in r["databases"]:
+        pl = d["press_latency"]
+        assert set(pl["press_to_incident_committed"]) == set(LATENCY)
+        assert pl["press_to_incident_committed"]["p99_ms"] is not None
+        assert set(pl["press_to_neighbour_siren_acked"]) == set(LATENCY)
+        assert d["sustained"]["runs"]
+        assert "events_per_s_zero_loss" in d["sustained"]
+        assert {"panics", "incidents", "lost", "duplicated", "absorbed_without_loss"} <= set(
+            d["burst"]
+        )
+        assert {"backlog", "lost", "drain_s"} <= set(d["outage"])
+        assert {"median_s", "max_s", "missed"} <= set(d["offline_detection"])
+        assert {"rss_mb", "cpu_percent_quiet"} <= set(d["cloud_per_1000_gateways"])
+        assert d["ratio_to_raw_mosquitto"] >= 0
+        # Every panic became exactly one incident.
+        assert d["burst"]["duplicated"] == 0
