@@ -115,7 +115,9 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        assert self.server is not None
+        if self.server is None:
+            msg = "the receiver is not running"
+            raise DemoError(msg)
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def snapshot(self) -> list[Delivered]:
@@ -208,10 +210,10 @@ def demo_settings(
         mode="local",
         config_dir=config_dir,
         data_dir=data_dir,
-        mqtt={"port": broker_port, "password": cloud_password},  # type: ignore[arg-type]
-        fleet={"sweep_interval_s": 1.0},  # type: ignore[arg-type]
-        outbox={"poll_interval_s": 0.2},  # type: ignore[arg-type]
-        responders={  # type: ignore[arg-type]
+        mqtt={"port": broker_port, "password": cloud_password},
+        fleet={"sweep_interval_s": 1.0},
+        outbox={"poll_interval_s": 0.2},
+        responders={
             "public_url": f"http://127.0.0.1:{port}",
             "whatsapp": {
                 "token": "demo-token",
@@ -298,7 +300,6 @@ class Scenario:
 
     def _play(self, http: httpx.Client, tl: Timeline) -> None:
         first = self.gateways[FIRST_POST]
-        second = self.gateways[SECOND_POST]
         tl.t0 = time.monotonic()
         tl.say(
             "1. Tombol panik ditahan (panic button held)",
@@ -313,11 +314,7 @@ class Scenario:
         self.wait(lambda: first.alarms, "the local siren")
         tl.say("2. Sirine lokal berbunyi (local siren on)", f"{FIRST_POST}, tanpa menunggu cloud")
 
-        def incidents() -> list[dict[str, Any]]:
-            got: list[dict[str, Any]] = self.api(http, "GET", "/api/v1/incidents")
-            return got
-
-        [inc] = self.wait(incidents, "the incident")
+        [inc] = self.wait(lambda: self.incidents(http), "the incident")
         opened = datetime.fromisoformat(inc["opened_at"])
         ms = (opened - press.occurred_at).total_seconds() * 1000
         tl.say(
@@ -325,16 +322,26 @@ class Scenario:
             f"{inc['type_label']} di {inc['post_name']}, {ms:.0f} ms sejak tombol ditekan "
             f"(since the press), id {inc['id']}",
         )
+        paths = self._confirm(http, tl)
+        self._notify_and_ack(http, tl, paths)
+        self._escalate(tl)
+        self._all_clear(http, tl, paths)
+
+    def incidents(self, http: httpx.Client) -> list[dict[str, Any]]:
+        got: list[dict[str, Any]] = self.api(http, "GET", "/api/v1/incidents")
+        return got
+
+    def _confirm(self, http: httpx.Client, tl: Timeline) -> list[str]:
+        second = self.gateways[SECOND_POST]
 
         tl.say(
             "4. Aktivasi kedua (second activation)",
             f"{second.cfg.gateway.post_name} ({SECOND_POST}), {PANIC_INPUT}",
         )
-        sent_before = len(self.receiver.snapshot())
         second.press(PANIC_INPUT)
 
         def confirmed() -> list[dict[str, Any]] | None:
-            got = incidents()
+            got = self.incidents(http)
             return got if len(got) == 2 and all(i["confirmed"] for i in got) else None
 
         both = self.wait(confirmed, "the confirmation")
@@ -359,18 +366,22 @@ class Scenario:
             for a in c["acks"]:
                 gw = self.gateways.get(a["gateway_id"])
                 on = bool(gw.alarms) if gw is not None else False
+                siren = "berbunyi (sounding)" if on else "diam (silent)"
                 tl.say(
                     "6. Sirine tetangga berbunyi (neighbour siren on)",
                     f"{a['gateway_id']}: perintah {c['action']} dari cloud diterima (command "
-                    f"ack: {a['result']}), sirene {'berbunyi (sounding)' if on else 'diam (silent)'}",
+                    f"ack: {a['result']}), sirene {siren}",
                 )
+        return paths
 
-        def new_messages() -> list[Delivered]:
-            return self.receiver.snapshot()[sent_before:]
+    def new_messages(self, since: int) -> list[Delivered]:
+        return self.receiver.snapshot()[since:]
 
-        first_batch = self.wait(new_messages, "the first notification")
+    def _notify_and_ack(self, http: httpx.Client, tl: Timeline, paths: list[str]) -> None:
+
+        self.wait(lambda: self.new_messages(0), "the first notification")
         time.sleep(1.0)  # let the rest of the first round arrive
-        batch = new_messages()
+        batch = self.new_messages(0)
         with_link = [m for m in batch if LINK.search(m.text)]
         shown = with_link[0] if with_link else batch[0]
         tl.say(
@@ -378,13 +389,10 @@ class Scenario:
             f"{len(batch)} pesan (messages); contoh {shown.channel} ke {shown.to}:",
         )
         tl.more(shown.text)
-        del first_batch
         if not with_link:
             msg = "no notification carried an acknowledgement link"
             raise DemoError(msg)
-        link = LINK.search(shown.text)
-        assert link is not None
-        url = link.group(0)
+        url = LINK.findall(shown.text)[0]
         page = http.get(url)
         if page.status_code != 200:
             msg = f"GET {url}: {page.status_code}"
@@ -406,6 +414,8 @@ class Scenario:
         [note] = self.wait(responder_note, "the acknowledgement on the incident's timeline")
         tl.say("10. Penerimaan tercatat (acknowledgement recorded)", str(note["detail"]))
 
+    def _escalate(self, tl: Timeline) -> None:
+
         sent_before = len(self.receiver.snapshot())
         skip = self.ack_timeout_s + 5
         self.clock.skip(skip)
@@ -414,9 +424,9 @@ class Scenario:
             f"+{skip} s: belum ada yang menerima dari instansi lain dalam {self.ack_timeout_s} s "
             f"(no one else acknowledged within the timeout)",
         )
-        self.wait(new_messages, "the escalation", timeout=WAIT_S)
+        self.wait(lambda: self.new_messages(sent_before), "the escalation")
         time.sleep(1.0)
-        batch = new_messages()
+        batch = self.new_messages(sent_before)
         who = sorted({f"{m.channel}:{m.to}" for m in batch})
         tl.say(
             "12. Eskalasi (escalation)",
@@ -424,6 +434,7 @@ class Scenario:
         )
         tl.more(batch[0].text.splitlines()[0] if batch[0].text else "")
 
+    def _all_clear(self, http: httpx.Client, tl: Timeline, paths: list[str]) -> None:
         for p in paths:
             self.api(http, "POST", f"{p}/resolve", json={"note": "Aman, pelaku sudah kabur"})
         tl.say(
@@ -431,11 +442,35 @@ class Scenario:
             f"operator '{OPERATOR}' menutup {len(paths)} insiden (closes the incidents)",
         )
 
-        def silent() -> bool:
-            return not any(g.alarms for g in self.gateways.values())
+        def off_acked() -> list[dict[str, Any]] | None:
+            cmds: list[dict[str, Any]] = []
+            for p in paths:
+                d: dict[str, Any] = self.api(http, "GET", p)
+                cmds += [c for c in d["commands"] if c["action"] == "siren_off"]
+            return cmds if cmds and all(c["acks"] for c in cmds) else None
 
-        self.wait(silent, "the sirens to stop")
-        tl.say("14. Sirine berhenti (sirens stopped)", "semua pos senyap (all posts silent)")
+        def cloud_sirens() -> list[str]:
+            return [
+                g.gateway_id
+                for g in self.gateways.values()
+                if any(k.startswith("alarm:") for k in g.alarms)
+            ]
+
+        cmds = self.wait(off_acked, "the siren_off acks")
+        self.wait(lambda: not cloud_sirens(), "the sirens the cloud started to stop")
+        for c in cmds:
+            for a in c["acks"]:
+                tl.say(
+                    "14. Sirine berhenti (sirens stopped)",
+                    f"{a['gateway_id']}: perintah siren_off diterima (command ack: "
+                    f"{a['result']}, {a['detail']})",
+                )
+        local = sorted(g.gateway_id for g in self.gateways.values() if g.alarms)
+        if local:
+            tl.more(
+                f"sirene lokal di pos penekan ({', '.join(local)}) berhenti sendiri setelah "
+                "max_siren_s (local sirens at the pressing posts run out by themselves)"
+            )
 
 
 # --- running it all --------------------------------------------------------------------------
@@ -450,9 +485,13 @@ class Demo:
     broker: MosquittoProcess | None = None
     fleet: VirtualFleet | None = None
     runtime: CloudRuntime | None = None
+    server: uvicorn.Server | None = None
+    serving: asyncio.Task[None] | None = None
 
     def start_gateways(self, port: int, store: SecretStore) -> dict[str, VirtualGateway]:
-        assert self.prov is not None
+        if self.prov is None:
+            msg = "no district loaded"
+            raise DemoError(msg)
         profile = EdgeProfile.from_district(self.prov.district)
         self.fleet = VirtualFleet()
         made: list[VirtualGateway] = []
@@ -468,7 +507,6 @@ class Demo:
                     start=False,
                 )
             )
-        (self.workdir / "gateways").mkdir(exist_ok=True)
         self.fleet.start_all(made)
         for g in made:
             if not g.wait_connected(30):
@@ -497,6 +535,97 @@ async def _create_operator(rt: CloudRuntime, password: str) -> None:
         )
 
 
+async def _serve_http(
+    settings: Settings, rt: CloudRuntime, port: int
+) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    config = uvicorn.Config(
+        create_app(settings, runtime=rt), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            await serving
+            msg = f"the HTTP server did not start on port {port}"
+            raise DemoError(msg)
+        await asyncio.sleep(0.05)
+    return server, serving
+
+
+@dataclass
+class Up:
+    url: str
+    password: str
+    clock: DemoClock
+    gateways: dict[str, VirtualGateway]
+    ack_timeout_s: int
+
+
+async def _bring_up(demo: Demo, workdir: Path) -> Up:
+    demo.receiver.start()
+    config = workdir / "config"
+    webhook_secrets = await asyncio.to_thread(
+        prepare_config, demo.args.config, config, demo.receiver.url
+    )
+    for name, value in webhook_secrets.items():
+        os.environ.setdefault(name, value)
+    prov = demo.prov = await asyncio.to_thread(load_tree, config)
+    store = SecretStore(workdir / "secrets")
+    # Mosquitto drops to its own user when started as root: it must reach its directory.
+    await asyncio.to_thread(_broker_dir, workdir)
+    broker = demo.broker = MosquittoProcess(prov, store, workdir=workdir / "broker")
+    await asyncio.to_thread(broker.start)
+    print(
+        f"Broker (Mosquitto) 127.0.0.1:{broker.port} — {prov.district.district.name}, "
+        f"{len(prov.active_gateways())} pos",
+        flush=True,
+    )
+    port = demo.args.port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    clock = DemoClock()
+    settings = demo_settings(
+        config,
+        workdir / "cloud",
+        broker.port,
+        store.get_or_create("cloud"),
+        port,
+        demo.receiver.url,
+    )
+    rt = demo.runtime = CloudRuntime(settings, provisioning=prov, responders_clock=clock)
+    await rt.start()
+    password = secrets.token_urlsafe(9)
+    await _create_operator(rt, password)
+    demo.server, demo.serving = await _serve_http(settings, rt, port)
+    print(f"Cloud: {url} (SQLite {settings.data_dir / 'kentongan.db'})", flush=True)
+    gateways = await asyncio.to_thread(demo.start_gateways, broker.port, store)
+    print(f"{len(gateways)} gateway virtual terhubung (virtual gateways connected)", flush=True)
+    return Up(url, password, clock, gateways, prov.district.escalation.ack_timeout_s)
+
+
+def _broker_dir(workdir: Path) -> None:
+    workdir.chmod(0o755)
+    (workdir / "broker").mkdir(exist_ok=True)
+    (workdir / "gateways").mkdir(exist_ok=True)
+
+
+async def _shut_down(demo: Demo) -> None:
+    """Everything stopped in order: HTTP, gateways, cloud (SQLite closed), broker."""
+    if demo.server is not None:
+        demo.server.should_exit = True
+    if demo.serving is not None:
+        with contextlib.suppress(Exception):
+            await demo.serving
+    if demo.fleet is not None:
+        await asyncio.to_thread(demo.fleet.close)
+    if demo.runtime is not None:
+        with contextlib.suppress(Exception):
+            await demo.runtime.stop()
+    if demo.broker is not None:
+        await asyncio.to_thread(demo.broker.stop)
+    demo.receiver.stop()
+    print("Berhenti dengan rapi (stopped cleanly).", flush=True)
+
+
 async def _amain(args: argparse.Namespace, workdir: Path) -> int:
     demo = Demo(args, workdir)
     stop = asyncio.Event()
@@ -509,64 +638,17 @@ async def _amain(args: argparse.Namespace, workdir: Path) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal)
-    server: uvicorn.Server | None = None
-    serving: asyncio.Task[None] | None = None
     code = 0
     try:
-        demo.receiver.start()
-        webhook_secrets = prepare_config(args.config, workdir / "config", demo.receiver.url)
-        for name, value in webhook_secrets.items():
-            os.environ.setdefault(name, value)
-        prov = demo.prov = load_tree(workdir / "config")
-        store = SecretStore(workdir / "secrets")
-        # Mosquitto drops to its own user when started as root: it must reach its directory.
-        workdir.chmod(0o755)
-        (workdir / "broker").mkdir(exist_ok=True)
-        demo.broker = MosquittoProcess(prov, store, workdir=workdir / "broker")
-        await asyncio.to_thread(demo.broker.start)
-        name = prov.district.district.name
-        print(
-            f"Broker (Mosquitto) 127.0.0.1:{demo.broker.port} — {name}, "
-            f"{len(prov.active_gateways())} pos",
-            flush=True,
-        )
-        port = args.port or free_port()
-        url = f"http://127.0.0.1:{port}"
-        clock = DemoClock()
-        settings = demo_settings(
-            workdir / "config",
-            workdir / "cloud",
-            demo.broker.port,
-            store.get_or_create("cloud"),
-            port,
-            demo.receiver.url,
-        )
-        rt = demo.runtime = CloudRuntime(settings, provisioning=prov, responders_clock=clock)
-        await rt.start()
-        password = secrets.token_urlsafe(9)
-        await _create_operator(rt, password)
-        config = uvicorn.Config(
-            create_app(settings, runtime=rt), host="127.0.0.1", port=port, log_level="warning"
-        )
-        server = uvicorn.Server(config)
-        serving = asyncio.create_task(server.serve())
-        while not server.started:
-            if serving.done():
-                await serving
-                msg = f"the HTTP server did not start on port {port}"
-                raise DemoError(msg)
-            await asyncio.sleep(0.05)
-        print(f"Cloud: {url} (SQLite {settings.data_dir / 'kentongan.db'})", flush=True)
-        gateways = await asyncio.to_thread(demo.start_gateways, demo.broker.port, store)
-        print(f"{len(gateways)} gateway virtual terhubung (virtual gateways connected)")
+        up = await _bring_up(demo, workdir)
         if not args.no_scenario:
             print("\nSkenario (scenario):", flush=True)
             scenario = Scenario(
-                url, password, gateways, demo.receiver, clock, prov.district.escalation.ack_timeout_s, abort
+                up.url, up.password, up.gateways, demo.receiver, up.clock, up.ack_timeout_s, abort
             )
             await asyncio.to_thread(scenario.run)
             print("Skenario selesai (scenario complete)", flush=True)
-        _print_console(url, password)
+        _print_console(up.url, up.password)
         if not args.exit_after_scenario:
             print("Tekan Ctrl-C untuk berhenti (press Ctrl-C to stop).", flush=True)
             await stop.wait()
@@ -575,20 +657,7 @@ async def _amain(args: argparse.Namespace, workdir: Path) -> int:
             print(f"kentongan-demo: {exc}", file=sys.stderr)
             code = 1
     finally:
-        if server is not None:
-            server.should_exit = True
-        if serving is not None:
-            with contextlib.suppress(Exception):
-                await serving
-        if demo.fleet is not None:
-            await asyncio.to_thread(demo.fleet.close)
-        if demo.runtime is not None:
-            with contextlib.suppress(Exception):
-                await demo.runtime.stop()
-        if demo.broker is not None:
-            await asyncio.to_thread(demo.broker.stop)
-        demo.receiver.stop()
-        print("Berhenti dengan rapi (stopped cleanly).", flush=True)
+        await _shut_down(demo)
     return code
 
 
@@ -613,8 +682,10 @@ def build_parser() -> argparse.ArgumentParser:
         "and leave the console open.",
     )
     p.add_argument(
-        "--config", type=Path, default=_default_config(), help="provisioning tree (default: "
-        "the sample district, Lampung Tengah)"
+        "--config",
+        type=Path,
+        default=_default_config(),
+        help="provisioning tree (default: the sample district, Lampung Tengah)",
     )
     p.add_argument("--port", type=int, default=None, help="HTTP port (default: a free one)")
     p.add_argument("--no-scenario", action="store_true", help="only bring the network up")
