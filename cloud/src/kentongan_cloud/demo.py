@@ -571,9 +571,10 @@ async def _bring_up(demo: Demo, workdir: Path) -> Up:
         os.environ.setdefault(name, value)
     prov = demo.prov = await asyncio.to_thread(load_tree, config)
     store = SecretStore(workdir / "secrets")
-    # Mosquitto drops to its own user when started as root: it must reach its directory.
-    await asyncio.to_thread(_broker_dir, workdir)
-    broker = demo.broker = MosquittoProcess(prov, store, workdir=workdir / "broker")
+    await asyncio.to_thread((workdir / "gateways").mkdir, exist_ok=True)
+    # Its own temporary directory: as root, Mosquitto drops to its own user, which must
+    # reach the directory (a --workdir may sit under a private one).
+    broker = demo.broker = MosquittoProcess(prov, store)
     await asyncio.to_thread(broker.start)
     print(
         f"Broker (Mosquitto) 127.0.0.1:{broker.port} — {prov.district.district.name}, "
@@ -602,12 +603,6 @@ async def _bring_up(demo: Demo, workdir: Path) -> Up:
     return Up(url, password, clock, gateways, prov.district.escalation.ack_timeout_s)
 
 
-def _broker_dir(workdir: Path) -> None:
-    workdir.chmod(0o755)
-    (workdir / "broker").mkdir(exist_ok=True)
-    (workdir / "gateways").mkdir(exist_ok=True)
-
-
 async def _shut_down(demo: Demo) -> None:
     """Everything stopped in order: HTTP, gateways, cloud (SQLite closed), broker."""
     if demo.server is not None:
@@ -622,6 +617,7 @@ async def _shut_down(demo: Demo) -> None:
             await demo.runtime.stop()
     if demo.broker is not None:
         await asyncio.to_thread(demo.broker.stop)
+        await asyncio.to_thread(shutil.rmtree, demo.broker.workdir, ignore_errors=True)
     demo.receiver.stop()
     print("Berhenti dengan rapi (stopped cleanly).", flush=True)
 
@@ -652,7 +648,7 @@ async def _amain(args: argparse.Namespace, workdir: Path) -> int:
         if not args.exit_after_scenario:
             print("Tekan Ctrl-C untuk berhenti (press Ctrl-C to stop).", flush=True)
             await stop.wait()
-    except DemoError as exc:
+    except (DemoError, BrokerUnavailableError) as exc:
         if not abort.is_set():
             print(f"kentongan-demo: {exc}", file=sys.stderr)
             code = 1
