@@ -122,8 +122,7 @@ class Sender:
         self._backlog.clear()
         # Whatever is in no queue any more is found again by the backlog scan.
         self._known = {
-            row.id
-            for row in (*self._live, *self._resend, *(w.row for w in self._waiting.values()))
+            row.id for row in (*self._live, *self._resend, *(w.row for w in self._waiting.values()))
         }
         self._cursor = {EVENT_CLS: 0, TELEMETRY_CLS: 0}
         self._scanned = {EVENT_CLS: False, TELEMETRY_CLS: False}
