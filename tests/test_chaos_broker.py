@@ -8,7 +8,9 @@ Polling with generous timeouts only: the machine is busy, no timing is asserted.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +22,8 @@ import pytest
 from kentongan_cloud.clock import ManualClock
 from kentongan_cloud.domain.incident import Incident
 from kentongan_cloud.records import EventRecord
+from kentongan_edge.outbox import Outbox
+from kentongan_edge.storage import open_database
 from kentongan_edge.virtual import VirtualFleet, VirtualGateway, VirtualOptions
 from kentongan_protocol.payloads import Event
 from kentongan_protocol.provisioning.broker_process import MosquittoProcess
@@ -28,6 +32,8 @@ from kentongan_protocol.provisioning.secretstore import SecretStore
 from kentongan_protocol.provisioning.tree import Provisioning
 from kentongan_testkit.cloud_fixtures import CloudFactory
 from kentongan_testkit.cloudharness import CloudHarness, Recorders
+
+from tests.test_edge_delivery import GATEWAY, Daemon, daemon_files
 
 T = TypeVar("T")
 # Posts far apart in different kampung: each panic is its own incident.
@@ -248,3 +254,54 @@ def test_a_cut_link_delivers_afterwards_flagged_historical_live_first(
         assert by_event[str(live.event_id)].opened_at <= by_event[str(old.event_id)].opened_at
     finally:
         proxy.close()
+
+
+def test_gateway_kill_9_mid_burst_its_outbox_drains_after_restart(
+    cloud: CloudFactory,
+    provisioning: Provisioning,
+    broker: MosquittoProcess,
+    secrets_store: SecretStore,
+) -> None:
+    """The real daemon (`kentongan-edge simulate`, its own process) dies with kill -9 while
+    its buttons are pressed; restarted, its outbox drains into exactly one incident per
+    incident type pressed, each event once."""
+    h = cloud.start()
+    tmp = Path(tempfile.mkdtemp(prefix="kc-"))  # short: Unix socket paths are limited
+    try:
+        config = daemon_files(tmp, provisioning, broker.port)
+        password = secrets_store.get_or_create(GATEWAY)
+        first = Daemon(config, password, 1)
+        buttons = ["tombol_pencurian", "tombol_kebakaran", "tombol_banjir"]
+
+        def keep_pressing(button: str) -> None:
+            for _ in range(6):
+                try:
+                    first.send(f"press {button} 0.25")
+                except OSError:
+                    return  # killed
+
+        pressers = [threading.Thread(target=keep_pressing, args=(b,)) for b in buttons]
+        for t in pressers:
+            t.start()
+        until(at_least(h, 1), "the first incident")
+        first.kill()  # kill -9 while presses and sends are under way
+        for t in pressers:
+            t.join(10)
+        outbox = tmp / "state" / "outbox.db"
+        second = Daemon(config, password, 2)
+        try:
+
+            def drained() -> bool:
+                return not Outbox(open_database(outbox)).event_ids()
+
+            until(drained, "the restarted gateway's outbox to drain")
+        finally:
+            second.kill()
+        got = incidents(h)
+        assert sorted(i.incident_type for i in got) == ["banjir", "kebakaran", "pencurian"]
+        assert all(i.gateway_id == GATEWAY for i in got)
+        stored = [e.event_id for i in got for e in events_of(h, i.id)]
+        assert len(stored) == len(set(stored))
+        assert sum(i.count for i in got) == len(stored)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
