@@ -114,8 +114,16 @@ class Sender:
     # --- inputs ------------------------------------------------------------------------------
 
     def connected(self, link: Publisher) -> None:
+        if self._inflight:
+            # A new connection without the old one's end being seen: their PUBACK will never
+            # come, and the new connection's message ids would overwrite them.
+            self.disconnected()
         self._link = link
         self._backlog.clear()
+        # Whatever is in no queue any more is found again by the backlog scan.
+        self._known = {
+            row.id for row in (*self._live, *self._resend, *(w.row for w in self._waiting.values()))
+        }
         self._cursor = {EVENT_CLS: 0, TELEMETRY_CLS: 0}
         self._scanned = {EVENT_CLS: False, TELEMETRY_CLS: False}
         self.pump()
