@@ -28,7 +28,7 @@ from kentongan_edge.events import EventFactory
 from kentongan_edge.outbox import Outbox
 from kentongan_edge.storage import open_database
 from kentongan_edge.virtual import VirtualFleet, VirtualGateway, VirtualOptions
-from kentongan_protocol.payloads import Event, EventAck, GatewayState
+from kentongan_protocol.payloads import MAX_ACK_IDS, Event, EventAck, GatewayState
 from kentongan_protocol.provisioning.broker_process import MosquittoProcess
 from kentongan_protocol.provisioning.cli import main as provision
 from kentongan_protocol.provisioning.gateway import Gateway
@@ -43,7 +43,7 @@ GATEWAY = "gs-buyut-udik-01"
 HOLD = 0.25
 # EventAck allows 500 ids, but 500 UUIDs (~19.5 kB) exceed the 8 kB payload limit that
 # decode() enforces: about 200 is what fits.
-ACK_BATCH = 200
+ACK_BATCH = MAX_ACK_IDS
 
 
 class Cloud:

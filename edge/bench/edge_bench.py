@@ -31,7 +31,7 @@ from kentongan_edge.events import EventFactory
 from kentongan_edge.outbox import Outbox
 from kentongan_edge.storage import open_database
 from kentongan_edge.virtual import VirtualFleet, VirtualOptions
-from kentongan_protocol.payloads import EventAck
+from kentongan_protocol.payloads import MAX_ACK_IDS, EventAck
 from kentongan_protocol.provisioning.broker_process import MosquittoProcess
 from kentongan_protocol.provisioning.gateway import Gateway
 from kentongan_protocol.provisioning.profile import EdgeProfile
@@ -42,7 +42,7 @@ from kentongan_testkit.mqtt import MqttTestClient
 
 REPO = Path(__file__).resolve().parents[2]
 GATEWAY = "gs-buyut-udik-01"
-ACK_BATCH = 200  # what fits in the 8 kB payload limit
+ACK_BATCH = MAX_ACK_IDS  # what fits in the 8 kB payload limit
 
 
 def pct(values: list[float], p: float) -> float:
