@@ -143,11 +143,9 @@ async def ingest(
     await tx.intake.add_events(list(b.events.values()))
     for rep in b.reports:
         await tx.incidents.add_report(rep)
-    for (gid, sid), s in seqs.items():
-        await tx.intake.track_seq(gid, sid, s, now)
+    await tx.intake.track_seqs(seqs, now)
     await effects.fleet_changes(tx, b.fleet_changes)
-    for gid in sorted(b.health_changed):
-        await tx.fleet.save(b.health[gid])
+    await tx.fleet.save_many([b.health[gid] for gid in sorted(b.health_changed)])
     await effects.flush(tx, now)
     return results
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import (
@@ -16,9 +16,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     func,
     insert,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -125,39 +127,52 @@ class IntakeRepo:
     async def count_events(self) -> int:
         return int((await self.conn.execute(select(func.count()).select_from(events))).scalar_one())
 
-    async def track_seq(
-        self, gateway_id: str, session_id: str, seqs: Iterable[int], now: datetime
-    ) -> None:
-        """Fold a batch's sequence numbers into the session's first/max/received counters."""
-        s = list(seqs)
-        lo, hi, n = min(s), max(s), len(s)
+    async def track_seqs(self, seqs: dict[tuple[str, str], list[int]], now: datetime) -> None:
+        """Fold a batch's sequence numbers into each session's first/max/received counters.
+
+        One SELECT for the sessions already known, then one executemany each for updates and
+        inserts; the update is relative (received + n, min, max) so concurrent workers add up."""
+        if not seqs:
+            return
         t = intake_sessions
-        key = (t.c.gateway_id == gateway_id) & (t.c.session_id == session_id)
-        res = await self.conn.execute(
-            update(t)
-            .where(key)
-            .values(
-                first_seq=func.min(t.c.first_seq, lo)
-                if self.conn.dialect.name == "sqlite"
-                else func.least(t.c.first_seq, lo),
-                max_seq=func.max(t.c.max_seq, hi)
-                if self.conn.dialect.name == "sqlite"
-                else func.greatest(t.c.max_seq, hi),
-                received=t.c.received + n,
-                last_at=now,
+        keys = sorted(seqs)
+        rows = await self.conn.execute(
+            select(t.c.gateway_id, t.c.session_id).where(
+                tuple_(t.c.gateway_id, t.c.session_id).in_(keys)
             )
         )
-        if res.rowcount == 0:
-            await self.conn.execute(
-                insert(t).values(
-                    gateway_id=gateway_id,
-                    session_id=session_id,
-                    first_seq=lo,
-                    max_seq=hi,
-                    received=n,
-                    last_at=now,
+        known = {(r[0], r[1]) for r in rows}
+        old = [
+            {"b_gid": g, "b_sid": s, "b_lo": min(v), "b_hi": max(v), "b_n": len(v), "b_at": now}
+            for (g, s), v in ((k, seqs[k]) for k in keys if k in known)
+        ]
+        new = [
+            {
+                "gateway_id": g,
+                "session_id": s,
+                "first_seq": min(v),
+                "max_seq": max(v),
+                "received": len(v),
+                "last_at": now,
+            }
+            for (g, s), v in ((k, seqs[k]) for k in keys if k not in known)
+        ]
+        if old:
+            sqlite = self.conn.dialect.name == "sqlite"
+            least, greatest = (func.min, func.max) if sqlite else (func.least, func.greatest)
+            stmt = (
+                update(t)
+                .where(t.c.gateway_id == bindparam("b_gid"), t.c.session_id == bindparam("b_sid"))
+                .values(
+                    first_seq=least(t.c.first_seq, bindparam("b_lo")),
+                    max_seq=greatest(t.c.max_seq, bindparam("b_hi")),
+                    received=t.c.received + bindparam("b_n"),
+                    last_at=bindparam("b_at"),
                 )
             )
+            await self.conn.execute(stmt, old)
+        if new:
+            await self.conn.execute(insert(t), new)
 
     async def sessions(self, gateway_id: str | None = None) -> list[SessionSeq]:
         q = select(intake_sessions).order_by(intake_sessions.c.last_at.desc())
