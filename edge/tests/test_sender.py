@@ -136,14 +136,45 @@ def test_refused_publishes_are_kept_and_retried_loudly(
     assert rig.outbox.event_ids() == {str(e.event_id)}
     rig.timers.advance(5.1)
     assert rig.broker.ids() == [str(e.event_id)] * 2
-    with caplog.at_level(logging.WARNING):
-        rig.sender.published_ack(2, 0x10)
-    assert "PUBACK 0x10" in caplog.text
+    rig.sender.published_ack(2, 0x87)
     # Backs off: the next try waits twice as long.
     rig.timers.advance(5.1)
     assert len(rig.broker.sent) == 2
     rig.timers.advance(5.0)
     assert len(rig.broker.sent) == 3
+
+
+def test_no_subscriber_retries_soon_and_at_once_when_the_cloud_is_back(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig = Rig(tmp_path / "o.db", resend_after_s=10)
+    rig.sender.connected(rig.broker)
+    e = rig.panic()
+    with caplog.at_level(logging.WARNING):
+        rig.sender.published_ack(1, 0x10)
+    assert "PUBACK 0x10" in caplog.text
+    # Nobody got it: tried again after half a second, then a second, not after 10 s.
+    rig.timers.advance(0.6)
+    assert rig.broker.ids() == [str(e.event_id)] * 2
+    rig.sender.published_ack(2, 0x10)
+    rig.timers.advance(0.6)
+    assert len(rig.broker.sent) == 2
+    rig.timers.advance(0.5)
+    assert len(rig.broker.sent) == 3
+    # Refused a few more times: the delay has grown to 8 s ...
+    for mid in (3, 4, 5):
+        rig.sender.published_ack(mid, 0x10)
+        rig.timers.advance(2.0 * 2 ** (mid - 3) + 0.1)
+    rig.sender.published_ack(6, 0x10)
+    assert len(rig.broker.sent) == 6
+    later = rig.panic()
+    rig.sender.published_ack(7, 0)
+    # ... but an event/ack for another event shows the cloud is back: it goes now.
+    rig.sender.acknowledged([str(later.event_id)])
+    rig.timers.advance(0.01)
+    assert rig.broker.ids()[-1] == str(e.event_id)
+    assert len(rig.broker.sent) == 8
+    assert rig.outbox.event_ids() == {str(e.event_id)}
 
 
 def test_window_bounds_unacknowledged_publishes(tmp_path: Path) -> None:

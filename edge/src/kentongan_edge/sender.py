@@ -9,8 +9,12 @@ telemetry last; forgetting a row only on the cloud's `event/ack`.
   `max_unacked` rows wait for the cloud's acknowledgement; live events ignore that limit.
 - A PUBACK is not delivery. After one, the row waits for `event/ack`; without it the row
   is sent again after `resend_after_s`, then after doubling delays (capped). A PUBACK with
-  0x10 (no subscriber: the cloud's session is gone) or 0x87 (not authorised: revoked, or a
-  wrong topic) is a failure: logged loudly, the row is kept and retried the same way.
+  0x87 (not authorised: revoked, or a wrong topic) is a failure: logged loudly, the row is
+  kept and retried the same way.
+- A PUBACK with 0x10 (no subscriber) says for certain that nobody got the row: the cloud's
+  subscription is gone, typically for the seconds after a broker restart until the cloud
+  subscribes again. Those rows retry sooner (from `NO_SUBSCRIBER_RETRY_S`, doubling, capped),
+  and all at once as soon as any event/ack shows the cloud is back.
 - Rows whose PUBACK never came because the connection dropped go out right after the live
   ones when the link is back; duplicates always carry the same event_id.
 """
@@ -36,6 +40,7 @@ NO_SUBSCRIBERS = 0x10
 NOT_AUTHORISED = 0x87
 SCAN_BATCH = 500
 RESEND_CAP_S = 300.0
+NO_SUBSCRIBER_RETRY_S = 0.5
 
 
 class Publisher(Protocol):
@@ -89,6 +94,8 @@ class Sender:
         self._waiting: dict[int, _Waiting] = {}
         self._due: list[tuple[float, int]] = []
         self._attempts: dict[int, int] = {}
+        # Rows whose last PUBACK was 0x10, with how many in a row.
+        self._unheard: dict[int, int] = {}
         self._known: set[int] = set()
         self._gone: set[int] = set()
         self._telemetry_done: list[int] = []
@@ -152,6 +159,7 @@ class Sender:
             self._known.discard(rid)
             self._waiting.pop(rid, None)
             self._attempts.pop(rid, None)
+            self._unheard.pop(rid, None)
             self._gone.add(rid)
 
     def acknowledged(self, event_ids: list[str]) -> None:
@@ -162,7 +170,20 @@ class Sender:
             self._log.exception("cannot remove acknowledged events; they will be sent again")
             return
         self.forget(removed)
+        self._cloud_is_back()
         self.pump()
+
+    def _cloud_is_back(self) -> None:
+        """An event/ack arrived: rows refused for want of a subscriber go again now."""
+        if not self._unheard:
+            return
+        now = self._timers.time()
+        for rid in list(self._unheard):
+            waiting = self._waiting.get(rid)
+            if waiting is not None and waiting.due > now:
+                waiting.due = now
+                heapq.heappush(self._due, (now, rid))
+        self._unheard.clear()
 
     def published_ack(self, mid: int, code: int) -> None:
         """The broker's PUBACK for one of our publishes."""
@@ -177,9 +198,15 @@ class Sender:
         else:
             if code in (NO_SUBSCRIBERS, NOT_AUTHORISED) or code >= 0x80:
                 self._refused(row, code)
-            n = self._attempts.get(row.id, 1)
-            delay = min(self.settings.resend_after_s * 2 ** (n - 1), RESEND_CAP_S)
-            due = self._timers.time() + max(delay, self.settings.resend_after_s)
+            if code == NO_SUBSCRIBERS:
+                k = self._unheard[row.id] = self._unheard.get(row.id, 0) + 1
+                delay = min(NO_SUBSCRIBER_RETRY_S * 2 ** (k - 1), RESEND_CAP_S)
+            else:
+                self._unheard.pop(row.id, None)
+                n = self._attempts.get(row.id, 1)
+                delay = min(self.settings.resend_after_s * 2 ** (n - 1), RESEND_CAP_S)
+                delay = max(delay, self.settings.resend_after_s)
+            due = self._timers.time() + delay
             self._waiting[row.id] = _Waiting(row, due)
             heapq.heappush(self._due, (due, row.id))
             self._schedule(due)
