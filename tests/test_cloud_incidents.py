@@ -9,6 +9,7 @@ from typing import Any
 
 from kentongan_cloud.api.auth import hash_password
 from kentongan_cloud.clock import ManualClock
+from kentongan_cloud.ports import TimePoint
 from kentongan_cloud.records import UserRecord
 from kentongan_cloud.store.db import Tx
 from kentongan_protocol.payloads import Command, CommandAck, SirenOff, SirenOn
@@ -111,6 +112,21 @@ def test_confirmation_sounds_the_neighbours_and_resolve_silences_them(
     detail = h.wait_for(all_acked, what="command acks")
     assert {c["target"] for c in detail["commands"]} == near
     assert key_delivered(h, rec, f"notice:{inc.id}:confirmed")
+
+    # Each acknowledged siren is a `siren` point; each press that changed the incident an
+    # `intake` point with the cloud's share of its latency.
+    def siren_points() -> list[TimePoint] | None:
+        got = [p for p in rec.points.points if p.measurement == "siren"]
+        return got if len(got) >= len(near) else None
+
+    sirens = h.wait_for(siren_points, what="siren points")
+    assert sorted(str(p.tags["gateway"]) for p in sirens) == sorted(near)
+    assert {(p.tags["action"], p.tags["trigger"], p.fields["duration_s"]) for p in sirens} == {
+        ("on", "confirmed", 120)
+    }
+    intake = [p for p in rec.points.points if p.measurement == "intake"]
+    assert [(p.tags["source"], p.tags["gateway"]) for p in intake] == [("button", ORIGIN)] * 3
+    assert all(0 <= float(p.fields["commit_s"]) < 5 for p in intake)
 
     r = h.api("POST", f"/api/v1/incidents/{inc.id}/resolve", token=token, json={"note": "aman"})
     assert r.status_code == 200, r.text

@@ -226,6 +226,29 @@ class Effects:
         ):
             self._point(point)
 
+    async def siren_acked(self, tx: Tx, command_id: str, gateway_id: str, now: datetime) -> None:
+        """A post switched its siren as told: one `siren` point, at the ack's arrival."""
+        cmd = await tx.commands.get(command_id)
+        if cmd is None or cmd.action not in _SIREN_ACTIONS:
+            return
+        on = cmd.action in ("siren_on", "area_alarm")
+        duration: int | None = None
+        trigger: measurements.SirenTrigger
+        if cmd.incident_id is not None:
+            trigger = "confirmed"
+            inc = await tx.incidents.get(cmd.incident_id)
+            itype = self.directory.incident_type(inc.incident_type) if inc else None
+            duration = itype.max_siren_s if itype and on else None
+        else:
+            trigger = "all_clear" if cmd.action == "all_clear" else "area_alarm"
+            alarm = await tx.commands.area_alarm(cmd.alarm_id)
+            duration = alarm.duration_s if alarm and on else None
+        try:
+            place = self.site_place(gateway_id)
+        except KeyError:
+            return
+        self._point(measurements.siren(place, on=on, trigger=trigger, at=now, duration_s=duration))
+
     def fleet_alert(self, gateway_id: str, kind: str, raised_at: datetime, text: str) -> None:
         site = self.directory.sites.get(gateway_id)
         if site is None:
@@ -271,6 +294,9 @@ class Effects:
 
 
 _STEPS = frozenset(get_args(measurements.IncidentStep))
+
+
+_SIREN_ACTIONS = ("siren_on", "siren_off", "area_alarm", "all_clear")
 
 
 def incident_place(inc: Incident) -> measurements.Place:

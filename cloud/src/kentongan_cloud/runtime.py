@@ -126,6 +126,7 @@ class CloudRuntime:
             max_batch=s.intake.max_batch,
             publish=self.link.publish_nowait if self.link else None,
             on_commit=self.outbox.wake if self.outbox else None,
+            points=self.sinks.points,
         )
         self.operations = Operations(
             self.db,

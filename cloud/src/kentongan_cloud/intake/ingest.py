@@ -125,15 +125,12 @@ async def ingest(
             )
             _telemetry_point(b, item)
         else:
-            await tx.commands.record_ack(
-                CommandAckRecord(
-                    str(item.ack.command_id),
-                    item.site.gateway_id,
-                    item.ack.result,
-                    item.ack.detail,
-                    now,
-                )
+            cid, gid = str(item.ack.command_id), item.site.gateway_id
+            first = await tx.commands.record_ack(
+                CommandAckRecord(cid, gid, item.ack.result, item.ack.detail, now)
             )
+            if first and item.ack.result == "done":
+                await effects.siren_acked(tx, cid, gid, now)
             results.append(ItemResult("ok"))
 
     await tx.incidents.add(b.new)

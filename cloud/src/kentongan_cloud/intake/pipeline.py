@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from kentongan_protocol.payloads import MAX_ACK_IDS, EventAck
 from kentongan_protocol.topics import Suffix, gateway_topic
@@ -27,7 +29,9 @@ from kentongan_cloud.errors import DatabaseUnavailableError
 from kentongan_cloud.fanout import Fanout
 from kentongan_cloud.intake.classify import EventItem, Item, Rejected, classify_mqtt
 from kentongan_cloud.intake.ingest import ItemResult, ingest
+from kentongan_cloud.ports import PointSink
 from kentongan_cloud.store.db import Database, is_retryable
+from kentongan_cloud.timeseries import measurements
 
 _LOGGER = logging.getLogger(__name__)
 _RETRIES = 3
@@ -44,6 +48,7 @@ class Envelope:
     future: asyncio.Future[ItemResult] | None = None
     result: ItemResult | None = None
     dead: bool = False
+    received: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -72,6 +77,7 @@ class Intake:
         max_batch: int = 500,
         publish: Callable[[str, bytes], None] | None = None,
         on_commit: Callable[[], None] | None = None,
+        points: PointSink | None = None,
     ) -> None:
         self.db = db
         self.directory = directory
@@ -79,6 +85,7 @@ class Intake:
         self.max_batch = max_batch
         self.publish = publish
         self.on_commit = on_commit
+        self.points = points
         self.heartbeat_factor = heartbeat_factor
         self.command_expiry_s = command_expiry_s
         self.queue: asyncio.Queue[Envelope] = asyncio.Queue()
@@ -221,11 +228,48 @@ class Intake:
             if env.future is not None and not env.future.done():
                 env.future.set_result(res)
         self._publish_acks(acks)
+        self._latency_points(batch)
         for env in batch:
             if env.ack is not None:
                 env.ack()
         if self.on_commit is not None:
             self.on_commit()
+
+    def _latency_points(self, batch: list[Envelope]) -> None:
+        """An `intake` point per event that became an incident change. Written straight to
+        the sink after the commit (its time is only known now): a metric, best effort."""
+        if self.points is None:
+            return
+        points = []
+        committed = self.clock.now()
+        mono = time.monotonic()
+        for env in batch:
+            item, res = env.item, env.result
+            if not isinstance(item, EventItem) or res is None or res.outcome != "committed":
+                continue
+            if res.incident_id is None or env.dead:
+                continue
+            ev = item.event
+            live = not ev.historical and ev.clock_synced
+            points.append(
+                measurements.intake_latency(
+                    measurements.Place(
+                        self.directory.district_id,
+                        item.place.kecamatan,
+                        item.place.kampung,
+                        item.gateway_id,
+                    ),
+                    source=ev.source,
+                    received_at=committed - timedelta(seconds=mono - env.received),
+                    committed_at=committed,
+                    occurred_at=ev.occurred_at if live else None,
+                )
+            )
+        if points:
+            try:
+                self.points.write(points)
+            except Exception:
+                _LOGGER.exception("could not hand %d intake points to the writer", len(points))
 
     def _publish_acks(self, acks: dict[str, list[str]]) -> None:
         if self.publish is None:

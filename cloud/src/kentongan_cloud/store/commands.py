@@ -71,14 +71,23 @@ class CommandRepo:
             .values(outcome=outcome, sent_at=now if outcome == "sent" else None)
         )
 
-    async def record_ack(self, ack: CommandAckRecord) -> None:
-        """Keep the first ack of each gateway for each command (acks may be resent)."""
+    async def get(self, command_id: str) -> CommandRecord | None:
+        row = (
+            await self.conn.execute(select(commands).where(commands.c.command_id == command_id))
+        ).first()
+        return None if row is None else CommandRecord(**dict(row._mapping))
+
+    async def record_ack(self, ack: CommandAckRecord) -> bool:
+        """Keep the first ack of each gateway for each command (acks may be resent); True
+        when this one was the first."""
         stmt: Any
         if self.conn.dialect.name == "postgresql":
             stmt = postgresql.insert(command_acks).on_conflict_do_nothing()
         else:
             stmt = sqlite.insert(command_acks).on_conflict_do_nothing()
-        await self.conn.execute(stmt, [row_of(ack)])
+        # RETURNING, not rowcount: psycopg reports no rowcount for this statement.
+        res = await self.conn.execute(stmt.returning(command_acks.c.command_id), row_of(ack))
+        return res.first() is not None
 
     async def for_alarm(self, alarm_id: str) -> list[CommandRecord]:
         rows = await self.conn.execute(
