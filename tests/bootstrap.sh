@@ -16,6 +16,8 @@ command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
 command -v victoria-metrics >/dev/null 2>&1 || need_apt+=(victoria-metrics)
 command -v influxd >/dev/null 2>&1 || need_apt+=(influxdb)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
+command -v caddy >/dev/null 2>&1 || need_apt+=(caddy)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "==> installing Debian packages: ${need_apt[*]}"
@@ -26,7 +28,11 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   $sudo_cmd apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
 # The distribution's broker would hold port 1883 and our tests pick free ports anyway;
-# it is not stopped here.
+# it is not stopped here. Debian's caddy service would serve a placeholder page on port 80;
+# the tests run their own caddy, so the service is switched off.
+if [[ " ${need_apt[*]} " == *" caddy "* ]] && command -v systemctl >/dev/null 2>&1; then
+  $sudo_cmd systemctl disable --now caddy.service >/dev/null 2>&1 || true
+fi
 
 venv="$here/.venv"
 [ -x "$venv/bin/python" ] || { echo "==> creating $venv"; python3 -m venv "$venv"; }

@@ -1,53 +1,24 @@
 """docker-compose.yml and .env.example: the file validates with Debian's docker-compose, every
 variable it reads is listed in the example, the example's values are refused as placeholders,
-and the cloud and worker services get settings the cloud accepts (one broker account each)."""
+and the cloud and worker services get settings the cloud accepts (one broker account each).
+The deployment's shape is in test_compose_deployment.py."""
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 from kentongan_cloud.errors import ConfigError
 from kentongan_cloud.settings import load_settings
+from kentongan_testkit.compose import COMPOSE, EXAMPLE, example_values, real_values, resolved
 from kentongan_testkit.dashboards import REPO
-
-COMPOSE = REPO / "docker-compose.yml"
-EXAMPLE = REPO / ".env.example"
-
-
-def example_values() -> dict[str, str]:
-    out = {}
-    for line in EXAMPLE.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            key, _, value = line.partition("=")
-            out[key.strip()] = value.strip()
-    return out
 
 
 def commented_example_names() -> set[str]:
     text = EXAMPLE.read_text(encoding="utf-8")
     return set(re.findall(r"^# (KENTONGAN_[A-Z0-9_]+)=", text, re.MULTILINE))
-
-
-def resolved(tmp_path: Path, env: dict[str, str]) -> dict[str, Any]:
-    """`docker-compose config` of the repository's file with `env` as its .env."""
-    exe = shutil.which("docker-compose")
-    if exe is None:
-        pytest.skip("docker-compose is not installed (Debian package docker-compose)")
-    shutil.copyfile(COMPOSE, tmp_path / "docker-compose.yml")
-    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
-    done = subprocess.run(
-        [exe, "config"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    doc: dict[str, Any] = yaml.safe_load(done.stdout)
-    return doc
 
 
 def test_every_variable_the_compose_file_reads_is_in_the_example() -> None:
@@ -66,11 +37,7 @@ def test_every_variable_the_compose_file_reads_is_in_the_example() -> None:
 def test_compose_validates_and_the_services_settings_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def real(key: str, value: str) -> str:
-        return f"real-{key.lower()}-0123456789abcdef" if value.startswith("replace") else value
-
-    real_env = {k: real(k, v) for k, v in example_values().items()}
-    doc = resolved(tmp_path, real_env)
+    doc = resolved(tmp_path, real_values())
     services = doc["services"]
     assert {"broker", "postgres", "influxdb", "grafana", "cloud", "worker"} <= set(services)
     accounts = []

@@ -1,19 +1,16 @@
-"""The real app under uvicorn on a free 127.0.0.1 port, on the cloud harness's own loop (so the
-test can also reach the database), and Debian's chromium driven by Playwright."""
+"""Debian's chromium driven by Playwright, in front of the real app under uvicorn (`serve`, from
+the testkit)."""
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import uvicorn
-from kentongan_cloud.api.app import create_app
-from kentongan_testkit.cloudharness import CloudHarness
+from kentongan_testkit.served import serve
 from playwright.sync_api import Browser, ViewportSize, sync_playwright
 
+__all__ = ["DESKTOP", "PHONE", "chromium", "serve", "shot"]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",
@@ -26,37 +23,6 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "web"
 PHONE: ViewportSize = {"width": 390, "height": 844}
 DESKTOP: ViewportSize = {"width": 1366, "height": 768}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def serve(h: CloudHarness) -> Iterator[str]:
-    """Serve the app for `h`'s runtime over real HTTP; yields the base URL."""
-    port = free_port()
-    app = create_app(h.settings, runtime=h.runtime)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
-    )
-    server = uvicorn.Server(config)
-    done = asyncio.run_coroutine_threadsafe(server.serve(), h.loop)
-
-    async def started() -> None:
-        while not server.started:
-            if done.done():
-                return
-            await asyncio.sleep(0.02)
-
-    h.call(started(), timeout=20)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        done.result(timeout=20)
 
 
 @contextmanager

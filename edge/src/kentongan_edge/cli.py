@@ -1,4 +1,5 @@
-"""`kentongan-edge`: run the daemon, check a configuration, simulate a post on mock pins.
+"""`kentongan-edge`: run the daemon, check a configuration, simulate a post on mock pins
+(or a whole district's posts: `fleet`).
 
 Exit codes: 0 fine; 78 bad configuration or credentials (systemd does not restart);
 69 broker unreachable (check); 77 broker refused the credentials (check); 1 other errors.
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from kentongan_edge import __version__
+from kentongan_edge import __version__, fleetsim
 from kentongan_edge import config as config_mod
 from kentongan_edge.control import Console, send_control, serve_control
 from kentongan_edge.daemon import MAINTENANCE_KEY, DaemonOptions, GatewayDaemon
@@ -83,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     config_args(maint)
     maint.add_argument("state", choices=("on", "off"))
     maint.add_argument("--minutes", type=float, default=60.0)
+    fleetsim.add_parser(sub)
     return p
 
 
@@ -315,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "press":
         return _press(args)
     _logging(getattr(args, "verbose", False))
-    commands = {"check": _check, "maintenance": _maintenance, "run": _run}
+    commands = {"check": _check, "maintenance": _maintenance, "run": _run, "fleet": fleetsim.run}
     if args.command in commands:
         return commands[args.command](args)
     return _simulate(args)
