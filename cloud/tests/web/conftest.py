@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,9 +19,11 @@ from kentongan_cloud.store.db import Tx
 from kentongan_testkit.cloud_fixtures import CloudFactory
 from kentongan_testkit.cloudharness import CloudHarness
 from PIL import Image
+from playwright.sync_api import Browser as PlaywrightBrowser
+
+from .served import PASSWORD, chromium, serve
 
 __all__ = ["PASSWORD", "Browser", "ack_link_path", "add_user", "jpeg_with_gps", "report_incident"]
-PASSWORD = "kentongan-rahasia"
 
 
 def add_user(h: CloudHarness, name: str, role: str, gateway: str | None = None) -> None:
@@ -113,3 +117,25 @@ def jpeg_with_gps(size: tuple[int, int] = (640, 480)) -> bytes:
     out = io.BytesIO()
     img.save(out, "JPEG", exif=exif.tobytes())
     return out.getvalue()
+
+
+@contextmanager
+def served_cloud(cloud: CloudFactory, **start: Any) -> Iterator[tuple[CloudHarness, str]]:
+    """The app over real HTTP (no broker) with an operator "sari": (harness, base URL)."""
+    h = cloud.start(mqtt=False, sweeper=False, **start)
+    add_user(h, "sari", "operator")
+    with serve(h) as base:
+        yield h, base
+
+
+@pytest.fixture
+def site(cloud: CloudFactory) -> Iterator[tuple[CloudHarness, str]]:
+    """Served without an outbox; browser test modules pick SQLite for `db_url`."""
+    with served_cloud(cloud, outbox=False) as served:
+        yield served
+
+
+@pytest.fixture
+def chrome() -> Iterator[PlaywrightBrowser]:
+    with chromium() as b:
+        yield b
