@@ -5,18 +5,15 @@ with its position, and the operator sees both appear on the live board without r
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from kentongan_testkit.cloud_fixtures import CloudFactory
 from kentongan_testkit.cloudharness import CloudHarness
-from playwright.sync_api import Browser, Geolocation, Page, expect
+from playwright.sync_api import Browser, expect
 
-from .conftest import PASSWORD, add_user, jpeg_with_gps
-from .served import DESKTOP, PHONE, chromium, serve, shot
+from .conftest import jpeg_with_gps
+from .served import DESKTOP, PHONE, enrolled_guard, operator_page, shot
 
-GEO: Geolocation = {"latitude": -4.95, "longitude": 105.25, "accuracy": 8}
 pytestmark = pytest.mark.slow
 
 
@@ -26,39 +23,11 @@ def db_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'kentongan.db'}"
 
 
-@pytest.fixture
-def site(cloud: CloudFactory) -> Iterator[tuple[CloudHarness, str]]:
-    h = cloud.start(mqtt=False, outbox=False, sweeper=False)
-    add_user(h, "sari", "operator")
-    with serve(h) as base:
-        yield h, base
-
-
-@pytest.fixture
-def chrome() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-def _operator(chrome: Browser, base: str) -> Page:
-    ctx = chrome.new_context(viewport=DESKTOP, base_url=base)
-    page = ctx.new_page()
-    page.goto("/konsol")
-    expect(page).to_have_url(f"{base}/konsol/masuk")
-    shot(page, "login-desktop")
-    page.get_by_label("Nama pengguna").fill("sari")
-    page.get_by_label("Kata sandi").fill(PASSWORD)
-    page.get_by_role("button", name="Masuk").click()
-    expect(page.locator("h1")).to_have_text("Papan kejadian")
-    page.wait_for_selector("body[data-live=yes]")
-    return page
-
-
 def test_resident_report_with_photo_appears_live_and_is_verified(
     site: tuple[CloudHarness, str], chrome: Browser, tmp_path: Path
 ) -> None:
     h, base = site
-    board = _operator(chrome, base)
+    board = operator_page(chrome, base)
     board.get_by_role("button", name="Mulai shift").click()
     expect(board.locator("#shift-state")).to_be_visible()
     shot(board, "board-empty-desktop")
@@ -119,27 +88,8 @@ def test_guard_enrols_unlocks_and_panic_appears_live_with_position(
     site: tuple[CloudHarness, str], chrome: Browser
 ) -> None:
     h, base = site
-    board = _operator(chrome, base)
-    enrol = board.context.new_page()
-    enrol.goto("/konsol/penjaga")
-    gw = sorted(h.runtime.directory.sites)[0]
-    enrol.get_by_label("Pos").select_option(gw)
-    enrol.get_by_label("Nama penjaga").fill("Pak Joko")
-    enrol.get_by_role("button", name="Buat kode QR").click()
-    expect(enrol.locator(".qr svg")).to_be_visible()
-    shot(enrol, "guards-qr-desktop")
-    link = enrol.locator("#enrol-link").get_attribute("href")
-    assert link is not None
-
-    guard_ctx = chrome.new_context(
-        viewport=PHONE, is_mobile=True, has_touch=True, geolocation=GEO, permissions=["geolocation"]
-    )
-    guard = guard_ctx.new_page()
-    guard.goto(link)
-    shot(guard, "guard-enrol-phone")
-    guard.get_by_label("Buat PIN (4-8 angka)").fill("2468")
-    guard.get_by_label("Ulangi PIN").fill("2468")
-    guard.get_by_role("button", name="Simpan").click()
+    board = operator_page(chrome, base)
+    guard = enrolled_guard(chrome, board, h, "2468")
     guard.get_by_label("PIN").fill("1111")
     guard.get_by_role("button", name="Buka").click()
     expect(guard.locator("#pin-error")).to_have_text("PIN salah. Sisa percobaan: 4.")

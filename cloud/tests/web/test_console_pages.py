@@ -6,10 +6,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from kentongan_cloud.web.board import open_rows
+from kentongan_cloud.web.map_data import map_snapshot
 from kentongan_protocol.payloads import AreaFilter
 from kentongan_testkit.cloudharness import CloudHarness
 
-from .conftest import PASSWORD, Browser, add_user
+from .conftest import PASSWORD, Browser, add_user, report_incident
 
 
 def _login(b: Browser, name: str = "sari", role: str = "operator") -> str:
@@ -24,20 +26,6 @@ def _login(b: Browser, name: str = "sari", role: str = "operator") -> str:
     board = b.get("/konsol")
     assert board.status_code == 200
     return b.csrf(board.text)
-
-
-def _report(h: CloudHarness) -> str:
-    r = h.api(
-        "POST", "/api/v1/reports", json={"incident_type": "kebakaran", "kampung": _kampung(h)}
-    )
-    assert r.status_code == 201, r.text
-    code = r.json()["tracking_code"]
-
-    async def incident_id(tx: Any) -> str:
-        rep = await tx.incidents.report(code)
-        return str(rep.incident_id)
-
-    return h.db(incident_id)
 
 
 def _kampung(h: CloudHarness) -> str:
@@ -73,7 +61,7 @@ def test_guard_account_cannot_use_the_console(browser: Browser) -> None:
 
 def test_verify_a_resident_report_from_the_board(browser: Browser, web: CloudHarness) -> None:
     csrf = _login(browser)
-    inc = _report(web)
+    inc = report_incident(web)
     board = browser.get("/konsol").text
     assert f'data-id="{inc}"' in board
     assert "laporan warga, belum diverifikasi" in board
@@ -92,7 +80,7 @@ def test_verify_a_resident_report_from_the_board(browser: Browser, web: CloudHar
 
 def test_viewer_sees_but_cannot_act(browser: Browser, web: CloudHarness) -> None:
     csrf = _login(browser, "dewi", "viewer")
-    inc = _report(web)
+    inc = report_incident(web)
     assert "act-verify" not in browser.get("/konsol").text
     r = browser.post(f"/konsol/insiden/{inc}/verify", data={"csrf": csrf})
     assert r.status_code == 403
@@ -133,18 +121,31 @@ def test_shift_start_and_handover_are_logged(browser: Browser) -> None:
     log = browser.get("/konsol/shift").text
     assert "Sirene pos 3 lemah" in log
     assert "operator:sari" in log
+    # a handover note does not end the shift; another operator starting one does
+    board = browser.get("/konsol").text
+    assert re.search(r'id="start-shift" hidden', board), "the start button came back"
+    other = Browser(browser.h)
+    try:
+        other_csrf = _login(other, "budi")
+        other.post("/konsol/shift/mulai", data={"csrf": other_csrf})
+    finally:
+        other.close()
+    assert not re.search(r'id="start-shift" hidden', browser.get("/konsol").text)
 
 
 def test_recap_fleet_and_map(browser: Browser, web: CloudHarness) -> None:
     _login(browser)
-    _report(web)
+    report_incident(web)
     recap = browser.get("/konsol/rekap").text
     assert re.search(r'id="recap-total">1<', recap)
     fleet = browser.get("/konsol/armada").text
     some_post = next(iter(web.runtime.directory.sites.values()))
     assert some_post.post_name in fleet
-    data = browser.get("/konsol/peta.json").json()
+    # The map's picture, as the stream's `map` event carries it (the browser test follows
+    # the stream itself).
+    data = web.call(map_snapshot(web.runtime, web.call(open_rows(web.runtime, "id"))))
     assert len(data["incidents"]) == 1
+    assert set(data["incidents"][0]) == {"id", "type_label", "post", "kampung", "lat", "lon"}
     assert {p["state"] for p in data["posts"]} <= {"online", "offline", "alarm"}
     page = browser.get("/konsol/peta").text
     assert "/static/leaflet/leaflet.js" in page
@@ -153,7 +154,7 @@ def test_recap_fleet_and_map(browser: Browser, web: CloudHarness) -> None:
 
 def test_link_a_resident_report_to_an_incident(browser: Browser, web: CloudHarness) -> None:
     csrf = _login(browser)
-    target = _report(web)
+    target = report_incident(web)
     resident = Browser(web)
     try:
         page = resident.get("/lapor")

@@ -121,6 +121,18 @@ class WebRepo:
         )
         return [(r.at, r.actor, r.kind, r.text) for r in rows]
 
+    async def last_shift_starter(self) -> str | None:
+        """Who started the latest shift ("mulai" in the handover log), if anyone."""
+        row = (
+            await self.conn.execute(
+                select(handover_log.c.actor)
+                .where(handover_log.c.kind == "mulai")
+                .order_by(handover_log.c.at.desc(), handover_log.c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        return None if row is None else str(row.actor)
+
     async def add_guest_report(self, row: dict[str, object]) -> None:
         """Lapor tamu: a household's overnight guests, for the Ketua RT (personal data)."""
         await self.conn.execute(insert(guest_reports).values(**row))

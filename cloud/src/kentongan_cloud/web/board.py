@@ -6,6 +6,8 @@ from pydantic import BaseModel, ConfigDict
 
 from kentongan_cloud.domain.incident import Incident
 from kentongan_cloud.runtime import CloudRuntime
+from kentongan_cloud.web.board_responders import ResponderView, responder_views
+from kentongan_cloud.web.i18n import Lang
 
 BOARD_LIMIT = 200
 
@@ -31,9 +33,13 @@ class BoardRow(BaseModel):
     dispatched_by: str | None
     sirens_on: bool
     unverified: bool
+    # None: the responders were not told (yet), or this deployment pages nobody.
+    responders: ResponderView | None = None
 
 
-def row_of(rt: CloudRuntime, inc: Incident, lang: str) -> BoardRow:
+def row_of(
+    rt: CloudRuntime, inc: Incident, lang: Lang, responders: ResponderView | None = None
+) -> BoardRow:
     itype = rt.directory.incident_type(inc.incident_type)
     label = (
         inc.incident_type if itype is None else (itype.label if lang == "id" else itype.label_en)
@@ -56,10 +62,12 @@ def row_of(rt: CloudRuntime, inc: Incident, lang: str) -> BoardRow:
         dispatched_by=inc.dispatched_by,
         sirens_on=inc.sirens_on,
         unverified=inc.source == "web" and inc.state == "new",
+        responders=responders,
     )
 
 
-async def open_rows(rt: CloudRuntime, lang: str) -> list[BoardRow]:
+async def open_rows(rt: CloudRuntime, lang: Lang) -> list[BoardRow]:
     async with rt.db.transaction() as tx:
         found = await tx.incidents.search(open_only=True, limit=BOARD_LIMIT)
-    return [row_of(rt, i, lang) for i in found]
+    views = await responder_views(rt, [i.id for i in found], lang)
+    return [row_of(rt, i, lang, views.get(i.id)) for i in found]

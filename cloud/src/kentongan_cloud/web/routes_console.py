@@ -1,7 +1,8 @@
 """The operator console: the live board (server-sent events), incident steps and notes.
 
 The board is rendered by the server (usable without JavaScript); the script keeps it live
-from /konsol/stream, which reads the database, so any worker can serve any operator.
+from /konsol/stream, which reads the database, so any worker can serve any operator. The map
+reads the same stream (`?peta=1` adds the posts).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from kentongan_cloud.domain.incident import Action
 from kentongan_cloud.errors import ConflictError
 from kentongan_cloud.web.board import open_rows
 from kentongan_cloud.web.console_auth import LangDep, Operator, may_act
-from kentongan_cloud.web.i18n import translator
+from kentongan_cloud.web.i18n import Lang, translator
+from kentongan_cloud.web.map_data import map_snapshot
 from kentongan_cloud.web.render import page
 
 router = APIRouter(tags=["web"], include_in_schema=False)
@@ -42,8 +44,9 @@ _ACTIONS: dict[str, tuple[Action, str]] = {
 async def board(rt: RuntimeDep, who: Operator, lang: LangDep, request: Request) -> Response:
     rows = await open_rows(rt, lang)
     async with rt.db.transaction() as tx:
-        log = await tx.web.handovers(limit=1)
-    on_shift = bool(log) and log[0][1] == who.actor and log[0][2] == "mulai"
+        # The shift is whoever started one last: handover notes written during it (or by
+        # another operator) do not end it.
+        on_shift = await tx.web.last_shift_starter() == who.actor
     return page(
         "board.html",
         t=translator(lang),
@@ -57,16 +60,25 @@ async def board(rt: RuntimeDep, who: Operator, lang: LangDep, request: Request) 
     )
 
 
-async def _events(rt: RuntimeDep, request: Request, lang: str) -> AsyncIterator[str]:
+async def _snapshot(rt: RuntimeDep, lang: Lang, with_map: bool) -> tuple[str, object]:
+    rows = await open_rows(rt, lang)
+    if with_map:
+        return "map", await map_snapshot(rt, rows)
+    return "board", [r.model_dump() for r in rows]
+
+
+async def _events(
+    rt: RuntimeDep, request: Request, lang: Lang, with_map: bool
+) -> AsyncIterator[str]:
     last = ""
     quiet = 0.0
     yield "retry: 2000\n\n"
     while not await request.is_disconnected():
-        rows = await open_rows(rt, lang)
-        data = json.dumps([r.model_dump() for r in rows], separators=(",", ":"))
+        event, payload = await _snapshot(rt, lang, with_map)
+        data = json.dumps(payload, separators=(",", ":"))
         if data != last:
             last, quiet = data, 0.0
-            yield f"event: board\ndata: {data}\n\n"
+            yield f"event: {event}\ndata: {data}\n\n"
         elif quiet >= KEEPALIVE_S:
             quiet = 0.0
             yield ": keepalive\n\n"
@@ -76,8 +88,10 @@ async def _events(rt: RuntimeDep, request: Request, lang: str) -> AsyncIterator[
 
 @router.get("/konsol/stream")
 async def stream(rt: RuntimeDep, _who: Operator, lang: LangDep, request: Request) -> Response:
+    """`board` events (the open incidents), or with `?peta=1` `map` events (posts too)."""
+    with_map = request.query_params.get("peta") == "1"
     return StreamingResponse(
-        _events(rt, request, lang),
+        _events(rt, request, lang, with_map),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -8,13 +8,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request, Response
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from kentongan_protocol.payloads import AreaFilter
 
 from kentongan_cloud.api.deps import RuntimeDep
 from kentongan_cloud.api.models import GatewayPublic
 from kentongan_cloud.errors import ConflictError
-from kentongan_cloud.web.board import open_rows
 from kentongan_cloud.web.console_auth import LangDep, Operator, may_act
 from kentongan_cloud.web.i18n import translator
 from kentongan_cloud.web.render import WIB, page
@@ -69,30 +68,6 @@ async def fleet(rt: RuntimeDep, who: Operator, lang: LangDep) -> Response:
 @router.get("/konsol/peta")
 async def map_page(who: Operator, lang: LangDep) -> Response:
     return page("map.html", **_ctx(who, lang))
-
-
-@router.get("/konsol/peta.json")
-async def map_data(rt: RuntimeDep, _who: Operator, lang: LangDep) -> JSONResponse:
-    """Posts coloured by state and open incidents, for the map's circle markers."""
-    async with rt.db.transaction() as tx:
-        rows = await tx.fleet.rows()
-    posts = []
-    for g in (GatewayPublic.of(r, []) for r in rows):
-        if g.retired or g.revoked:
-            continue
-        state = "offline" if not g.online else ("alarm" if g.alarms else "online")
-        posts.append(
-            {
-                "id": g.gateway_id,
-                "name": g.post_name,
-                "lat": g.lat,
-                "lon": g.lon,
-                "state": state,
-                "staffed": g.staffed,
-            }
-        )
-    incidents = [r.model_dump() for r in await open_rows(rt, lang)]
-    return JSONResponse({"posts": posts, "incidents": incidents})
 
 
 def _area_of(rt: RuntimeDep, choice: str) -> tuple[AreaFilter, str]:

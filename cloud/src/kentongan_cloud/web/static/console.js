@@ -33,9 +33,42 @@
     return h > 0 ? h + "j " + (m % 60) + "m" : m + "m " + (s % 60) + "d";
   }
 
+  function confirmation(r) {
+    var span = el("span", null, "confirm");
+    if (r.unverified) { span.appendChild(el("em", label("unverified"))); }
+    else if (r.confirmed) { span.appendChild(el("strong", label("confirmed"))); }
+    else { span.textContent = label("unconfirmed"); }
+    return span;
+  }
+
+  // Escalation step, who was paged (channel, outcome, time) and who acknowledged.
+  function respondersCell(v) {
+    var td = el("td", null, "resp");
+    if (!v) { td.appendChild(el("span", label("esc_none"), "esc esc-none")); return td; }
+    var head = v.status_text + " \u00b7 " + label("esc_step") + " " + v.step + "/" + v.max_steps;
+    if (v.command_centre) { head += " \u00b7 " + label("esc_cc"); }
+    td.appendChild(el("span", head, "esc esc-" + v.status));
+    var ul = el("ul", null, "paged");
+    v.paged.forEach(function (p) {
+      var how = (p.channel ? p.channel + ", " : "") + p.outcome + " " + p.at;
+      ul.appendChild(el("li", p.who + " (" + p.agency + "): " + how, p.acked ? "answered" : ""));
+    });
+    td.appendChild(ul);
+    if (v.acked.length) {
+      var acked = el("ul", null, "acked");
+      v.acked.forEach(function (a) {
+        acked.appendChild(el("li", label("acked_via") + ": " + a.who + " (" + a.agency + ") " +
+          label("via") + " " + a.channel + " " + a.at));
+      });
+      td.appendChild(acked);
+    }
+    return td;
+  }
+
   function rowOf(r) {
     var tr = el("tr", null, "state-" + r.state);
     tr.dataset.id = r.id;
+    tr.tabIndex = -1;
     var age = el("time", ageText(r.opened_at), "age");
     age.setAttribute("datetime", r.opened_at);
     var td = el("td"); td.appendChild(age); tr.appendChild(td);
@@ -43,11 +76,12 @@
     var a = el("a", r.type_label); a.href = "/konsol/insiden/" + encodeURIComponent(r.id);
     td.appendChild(a);
     if (r.count > 1) { td.appendChild(document.createTextNode(" \u00d7" + r.count)); }
-    if (r.confirmed) { td.appendChild(document.createTextNode(" ")); td.appendChild(el("strong", label("confirmed"))); }
-    if (r.unverified) { td.appendChild(document.createTextNode(" ")); td.appendChild(el("em", label("unverified"))); }
+    td.appendChild(document.createTextNode(" "));
+    td.appendChild(confirmation(r));
     tr.appendChild(td);
     tr.appendChild(el("td", r.post ? r.post + ", " + r.kampung : r.kampung));
     tr.appendChild(el("td", r.state, "state"));
+    tr.appendChild(respondersCell(r.responders));
     tr.appendChild(el("td", r.acknowledged_by || "", "opt"));
     td = el("td", null, "actions");
     if (canAct) {
@@ -80,6 +114,7 @@
   function render(rows) {
     var fresh = false;
     var ids = {};
+    var hadFocus = tbody.contains(document.activeElement);
     rows.forEach(function (r) {
       ids[r.id] = true;
       if (seen !== null && !seen[r.id] && r.state === "new") { fresh = true; }
@@ -88,10 +123,12 @@
     while (tbody.firstChild) { tbody.removeChild(tbody.firstChild); }
     if (rows.length === 0) {
       var tr = el("tr", null, "empty"), td = el("td", table.dataset.empty || "-");
-      td.colSpan = 6; tr.appendChild(td); tbody.appendChild(tr);
+      td.colSpan = 7; tr.appendChild(td); tbody.appendChild(tr);
     }
     rows.forEach(function (r) { tbody.appendChild(rowOf(r)); });
     table.dataset.rows = String(rows.length);
+    // The keyboard script puts its selection back on the new rows.
+    table.dispatchEvent(new CustomEvent("board:rendered", { detail: { hadFocus: hadFocus } }));
     if (fresh) { beep(); }
   }
 

@@ -1,5 +1,6 @@
 // Posts coloured by state and open incidents as circle markers: they need no tiles, so the
-// map is useful even when the tile server cannot be reached.
+// map is useful even when the tile server cannot be reached. Kept live by the board's
+// server-sent events stream (`map` events), not by polling.
 (function () {
   "use strict";
   var box = document.getElementById("map");
@@ -26,11 +27,13 @@
     });
     if (!fitted && pts.length) { map.fitBounds(pts, { padding: [20, 20] }); fitted = true; }
     box.dataset.markers = String(pts.length);
+    box.dataset.incidents = String(data.incidents.length);
   }
-  function load() {
-    fetch("/konsol/peta.json", { credentials: "same-origin" })
-      .then(function (r) { return r.json(); }).then(draw);
-  }
-  load();
-  setInterval(load, 5000);
+  var live = document.getElementById("live-state");
+  var source = new EventSource("/konsol/stream?peta=1&lang=" + (document.documentElement.lang || "id"));
+  source.addEventListener("map", function (ev) {
+    live.hidden = true;
+    draw(JSON.parse(ev.data));
+  });
+  source.onerror = function () { live.hidden = false; };
 }());
