@@ -35,4 +35,8 @@ def make_engine(url: str, **kw: Any) -> AsyncEngine:
     if engine.dialect.name == "sqlite":
         sync: Engine = engine.sync_engine
         event.listen(sync, "connect", _sqlite_pragmas)
+    elif engine.dialect.name == "postgresql":
+        # Many-row INSERTs (an intake batch's events, outbox rows) as multi-row VALUES
+        # statements: psycopg's default sends one statement per row.
+        engine.dialect.use_insertmanyvalues_wo_returning = True
     return engine
