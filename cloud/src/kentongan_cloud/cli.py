@@ -82,7 +82,7 @@ async def _init_db(settings: Settings) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database_url)
     try:
-        await db.create_schema()
+        await db.migrate()
         async with db.transaction() as tx:
             await tx.fleet.sync(build_directory(prov), prov.gateways.keys())
     finally:
@@ -97,7 +97,7 @@ async def _create_user(
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database_url)
     try:
-        await db.create_schema()
+        await db.migrate()
         async with db.transaction() as tx:
             return await tx.users.upsert(
                 UserRecord(username, hash_password(password), role, gateway, True),
