@@ -22,10 +22,13 @@ def api(cloud: CloudFactory) -> CloudHarness:
     return cloud.start(mqtt=False, outbox=False, sweeper=False)
 
 
-def add_user(h: CloudHarness, name: str, role: str, gateway: str | None = None) -> None:
+def add_user(
+    h: CloudHarness, name: str, role: str, gateway: str | None = None, agency: str | None = None
+) -> None:
     async def add(tx: Tx) -> None:
         await tx.users.upsert(
-            UserRecord(name, hash_password(PASSWORD), role, gateway, True), datetime.now(UTC)
+            UserRecord(name, hash_password(PASSWORD), role, gateway, True, agency),
+            datetime.now(UTC),
         )
 
     h.db(add)
@@ -33,11 +36,15 @@ def add_user(h: CloudHarness, name: str, role: str, gateway: str | None = None) 
 
 @pytest.fixture
 def login(api: CloudHarness) -> Login:
-    """`login(role, gateway=None)` creates a user of that role and returns a bearer token."""
+    """`login(role, gateway=None, agency=None, name=role)` creates a user of that role and
+    returns a bearer token."""
 
-    def make(role: str, gateway: str | None = None) -> str:
-        add_user(api, role, role, gateway)
-        r = api.api("POST", "/api/v1/auth/login", json={"username": role, "password": PASSWORD})
+    def make(
+        role: str, gateway: str | None = None, agency: str | None = None, name: str = ""
+    ) -> str:
+        name = name or role
+        add_user(api, name, role, gateway, agency)
+        r = api.api("POST", "/api/v1/auth/login", json={"username": name, "password": PASSWORD})
         assert r.status_code == 200, r.text
         return str(r.json()["token"])
 

@@ -15,13 +15,14 @@ from typing import cast
 
 import uvicorn
 
+from kentongan_cloud.api.accounts import InvalidAccountError, check_account, describe
 from kentongan_cloud.api.app import create_app
 from kentongan_cloud.api.auth import ROLES, hash_password
 from kentongan_cloud.clock import SystemClock
 from kentongan_cloud.domain.sites import build_directory
 from kentongan_cloud.errors import ConfigError
 from kentongan_cloud.outbox.worker import Sinks
-from kentongan_cloud.records import UserRecord
+from kentongan_cloud.records import UserAuditEntry, UserRecord
 from kentongan_cloud.runtime import CloudRuntime, load_provisioning
 from kentongan_cloud.settings import Settings, load_settings
 from kentongan_cloud.store.db import Database
@@ -82,7 +83,7 @@ async def _init_db(settings: Settings) -> None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database_url)
     try:
-        await db.create_schema()
+        await db.migrate()
         async with db.transaction() as tx:
             await tx.fleet.sync(build_directory(prov), prov.gateways.keys())
     finally:
@@ -90,21 +91,33 @@ async def _init_db(settings: Settings) -> None:
     print(f"database ready: {len(prov.gateways)} gateways in the registry")
 
 
-async def _create_user(
-    settings: Settings, username: str, role: str, gateway: str | None, password: str
-) -> bool:
+async def _create_user(settings: Settings, user: UserRecord) -> bool:
     if not settings.database.url:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database_url)
+    now = SystemClock().now()
     try:
-        await db.create_schema()
+        await db.migrate()
         async with db.transaction() as tx:
-            return await tx.users.upsert(
-                UserRecord(username, hash_password(password), role, gateway, True),
-                SystemClock().now(),
-            )
+            created = await tx.users.upsert(user, now)
+            action = "create" if created else "replace"
+            # The command line has no login: the audit names the machine's user instead.
+            actor = f"cli:{getpass.getuser()}"
+            await tx.users.audit(UserAuditEntry(now, actor, action, user.username, describe(user)))
+            return created
     finally:
         await db.close()
+
+
+def _new_user(args: argparse.Namespace, settings: Settings) -> UserRecord:
+    """The account asked for, checked against the provisioning files before any password."""
+    try:
+        check_account(load_provisioning(settings), args.role, args.gateway, args.agency)
+    except InvalidAccountError as exc:
+        raise ConfigError(str(exc)) from exc
+    return UserRecord(
+        args.username, hash_password(_password(args)), args.role, args.gateway, True, args.agency
+    )
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -118,12 +131,6 @@ def _password(args: argparse.Namespace) -> str:
         msg = "the passwords differ"
         raise ConfigError(msg)
     return first
-
-
-def _check_guard(args: argparse.Namespace) -> None:
-    if args.role == "guard" and not args.gateway:
-        msg = "a guard needs --gateway (the post whose phone this is)"
-        raise ConfigError(msg)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -146,10 +153,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--sinks", help="MODULE:FUNCTION returning the outbox sinks")
     worker = sub.add_parser("worker", help="MQTT intake, outbox delivery and fleet sweep")
     worker.add_argument("--sinks", help="MODULE:FUNCTION returning the outbox sinks")
-    user = sub.add_parser("create-user", help="create or reset an operator account")
+    user = sub.add_parser("create-user", help="create or reset an account")
     user.add_argument("username")
-    user.add_argument("--role", choices=ROLES, required=True)
+    user.add_argument(
+        "--role",
+        choices=ROLES,
+        required=True,
+        help="admin manages accounts (and does what operators and technicians do); "
+        "a responder sees only its agency's incidents",
+    )
     user.add_argument("--gateway", help="the post of a guard (role guard)")
+    user.add_argument("--agency", help="a responder's agency: an agency id of the district file")
     user.add_argument("--password-stdin", action="store_true", help="read the password")
     sub.add_parser("init-db", help="create the tables and sync the gateway registry")
     return p
@@ -170,10 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "worker":
             asyncio.run(_worker(settings, _load_sinks(args.sinks, settings)))
         elif args.command == "create-user":
-            _check_guard(args)
-            created = asyncio.run(
-                _create_user(settings, args.username, args.role, args.gateway, _password(args))
-            )
+            created = asyncio.run(_create_user(settings, _new_user(args, settings)))
             print(f"user {args.username} ({args.role}) {'created' if created else 'updated'}")
         elif args.command == "init-db":
             asyncio.run(_init_db(settings))

@@ -27,3 +27,7 @@ class StaleWriteError(CloudError, RuntimeError):
 
 class DatabaseUnavailableError(CloudError, ConnectionError):
     """The database cannot be reached; nothing may be acknowledged until it returns."""
+
+
+class MigrationError(CloudError, RuntimeError):
+    """The schema cannot be brought to the asked revision (unknown revision, broken data)."""

@@ -137,6 +137,7 @@ class UserRecord:
     role: str
     gateway_id: str | None
     active: bool
+    agency_id: str | None = None  # a responder's agency (district file)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,18 @@ class ApiSession:
     gateway_id: str | None
     csrf_token: str
     expires_at: datetime
+    agency_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserAuditEntry:
+    """A change to an account: who did what to whom."""
+
+    at: datetime
+    actor: str
+    action: str
+    username: str
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,7 +89,7 @@ class CloudRuntime:
         if not s.database.url:
             s.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(s.database_url, echo=s.database.echo)
-        await self.db.create_schema()
+        await self.db.migrate()
         async with self.db.transaction() as tx:
             await tx.fleet.sync(self.directory, prov.gateways.keys())
         if self._build_sinks:

@@ -16,6 +16,7 @@ from kentongan_cloud.api import (
     routes_incidents,
     routes_intake,
     routes_ops,
+    routes_users,
 )
 from kentongan_cloud.api.models import ErrorBody
 from kentongan_cloud.errors import ConflictError, NotFoundError
@@ -62,7 +63,8 @@ def create_app(settings: Settings, *, runtime: CloudRuntime | None = None) -> Fa
     )
     if runtime is not None:
         app.state.runtime = runtime
-    for module in (routes_auth, routes_incidents, routes_fleet, routes_ops, routes_intake):
+    modules = (routes_auth, routes_incidents, routes_fleet, routes_ops, routes_intake, routes_users)
+    for module in modules:
         app.include_router(module.router)
     if runtime is not None and runtime.responders is not None:
         # The one-tap acknowledgement links and the providers' inbound replies.

@@ -7,7 +7,9 @@ from typing import Annotated, Any, cast
 
 from fastapi import Depends, HTTPException, Request, status
 
+from kentongan_cloud.api.accounts import reach
 from kentongan_cloud.api.auth import COOKIE, CSRF_HEADER, Principal, Role, token_hash
+from kentongan_cloud.errors import NotFoundError
 from kentongan_cloud.runtime import CloudRuntime
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -52,6 +54,7 @@ async def get_principal(request: Request, rt: RuntimeDep) -> Principal:
         sess.gateway_id,
         "cookie" if via == "cookie" else "bearer",
         sess.csrf_token,
+        sess.agency_id,
     )
 
 
@@ -69,11 +72,44 @@ def require(*roles: Role, doing: str) -> Callable[[Principal], Coroutine[Any, An
     return check
 
 
-READERS: tuple[Role, ...] = ("viewer", "operator", "supervisor", "technician")
-ACTORS: tuple[Role, ...] = ("operator", "supervisor")
+def require_for_incident(*roles: Role, doing: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """As `require`, and a responder reaches only its agency's incidents: any other is
+    answered 404, as if it did not exist (its place and kind are not the agency's business)."""
+    allowed = require(*roles, doing=doing)
+
+    # A default, not Annotated: the annotations are strings and `allowed` is not a global.
+    async def check(
+        rt: RuntimeDep,
+        incident_id: str,
+        who: Principal = Depends(allowed),  # noqa: B008 - FastAPI's way
+    ) -> Principal:
+        limit = reach(rt.provisioning, who)
+        if limit is not None:
+            async with rt.db.transaction() as tx:
+                if not await limit.reaches(tx.conn, incident_id):
+                    msg = f"incident {incident_id} not found"
+                    raise NotFoundError(msg)
+        return who
+
+    return check
+
+
+READERS: tuple[Role, ...] = ("viewer", "operator", "supervisor", "technician", "admin")
+ACTORS: tuple[Role, ...] = ("operator", "supervisor", "admin")
+"""Unlimited readers and actors; responders get their own, agency-limited, dependencies."""
 
 Reader = Annotated[Principal, Depends(require(*READERS, doing="read incidents"))]
 FleetReader = Annotated[Principal, Depends(require(*READERS, doing="read the fleet"))]
 IncidentActor = Annotated[Principal, Depends(require(*ACTORS, doing="change incidents"))]
 AreaActor = Annotated[Principal, Depends(require(*ACTORS, doing="sound area alarms"))]
 Guard = Annotated[Principal, Depends(require("guard", doing="report from a post's phone"))]
+Admin = Annotated[Principal, Depends(require("admin", doing="manage user accounts"))]
+# A responder's list is filtered in the query; one incident is checked on its id.
+BoardReader = Annotated[Principal, Depends(require(*READERS, "responder", doing="read incidents"))]
+IncidentReader = Annotated[
+    Principal, Depends(require_for_incident(*READERS, "responder", doing="read incidents"))
+]
+IncidentAcknowledger = Annotated[
+    Principal,
+    Depends(require_for_incident(*ACTORS, "responder", doing="change incidents")),
+]

@@ -61,6 +61,7 @@ class MePublic(Body):
     username: str
     role: str
     gateway_id: str | None
+    agency_id: str | None = None
 
 
 class ActionBody(Body):

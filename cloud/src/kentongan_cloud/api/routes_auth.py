@@ -6,9 +6,17 @@ from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 
-from kentongan_cloud.api.auth import COOKIE, new_token, token_hash, verify_password
+from kentongan_cloud.api.auth import (
+    COOKIE,
+    hash_password,
+    needs_rehash,
+    new_token,
+    token_hash,
+    verify_password,
+)
 from kentongan_cloud.api.deps import PrincipalDep, RuntimeDep
 from kentongan_cloud.api.models import LoginBody, LoginPublic, MePublic
+from kentongan_cloud.records import UserAuditEntry
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 _REFUSED = "wrong username or password"
@@ -26,6 +34,12 @@ async def login(rt: RuntimeDep, body: LoginBody, response: Response) -> LoginPub
     expires = now + timedelta(hours=rt.settings.api.session_ttl_h)
     async with rt.db.transaction() as tx:
         await tx.users.add_session(hashed, user.username, csrf, now, expires)
+        if needs_rehash(user.password_hash):
+            # Only now is the password at hand to hash again (scrypt, or older parameters).
+            await tx.users.set_password_hash(user.username, hash_password(body.password))
+            scheme = user.password_hash.lstrip("$").split("$", 1)[0]
+            detail = f"{scheme} hash replaced by argon2id with today's parameters"
+            await tx.users.audit(UserAuditEntry(now, "system", "rehash", user.username, detail))
     response.set_cookie(
         COOKIE,
         token,
@@ -52,4 +66,6 @@ async def logout(rt: RuntimeDep, who: PrincipalDep, request: Request) -> Respons
 
 @router.get("/me")
 async def me(who: PrincipalDep) -> MePublic:
-    return MePublic(username=who.username, role=who.role, gateway_id=who.gateway_id)
+    return MePublic(
+        username=who.username, role=who.role, gateway_id=who.gateway_id, agency_id=who.agency_id
+    )

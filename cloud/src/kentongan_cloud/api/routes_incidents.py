@@ -7,7 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from kentongan_cloud.api.deps import IncidentActor, Reader, RuntimeDep
+from kentongan_cloud.api.accounts import reach
+from kentongan_cloud.api.auth import Principal
+from kentongan_cloud.api.deps import (
+    BoardReader,
+    IncidentAcknowledger,
+    IncidentActor,
+    IncidentReader,
+    RuntimeDep,
+)
 from kentongan_cloud.api.models import (
     ActionBody,
     AuditPublic,
@@ -38,7 +46,7 @@ def public(rt: CloudRuntime, inc: Incident) -> IncidentPublic:
 @router.get("")
 async def list_incidents(
     rt: RuntimeDep,
-    _who: Reader,
+    who: BoardReader,
     state: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI reads the default
     incident_type: Annotated[list[str], Query()] = [],  # noqa: B006
     status: Annotated[list[str], Query()] = [],  # noqa: B006
@@ -63,6 +71,7 @@ async def list_incidents(
             since=since,
             limit=limit,
             offset=offset,
+            reach=reach(rt.provisioning, who),
         )
     return [public(rt, i) for i in found]
 
@@ -86,13 +95,13 @@ async def _detail(rt: CloudRuntime, incident_id: str) -> IncidentDetail:
 
 
 @router.get("/{incident_id}")
-async def get_incident(rt: RuntimeDep, _who: Reader, incident_id: str) -> IncidentDetail:
+async def get_incident(rt: RuntimeDep, _who: IncidentReader, incident_id: str) -> IncidentDetail:
     """One incident with its events, audit log, siren commands and their acks."""
     return await _detail(rt, incident_id)
 
 
 async def _act(
-    rt: CloudRuntime, incident_id: str, action: Action, who: IncidentActor, body: ActionBody
+    rt: CloudRuntime, incident_id: str, action: Action, who: Principal, body: ActionBody
 ) -> IncidentPublic:
     inc = await rt.operations.act(incident_id, action, who.actor, body.note)
     return public(rt, inc)
@@ -100,7 +109,7 @@ async def _act(
 
 @router.post("/{incident_id}/acknowledge")
 async def acknowledge(
-    rt: RuntimeDep, who: IncidentActor, incident_id: str, body: ActionBody = NO_NOTE
+    rt: RuntimeDep, who: IncidentAcknowledger, incident_id: str, body: ActionBody = NO_NOTE
 ) -> IncidentPublic:
     return await _act(rt, incident_id, "acknowledge", who, body)
 
@@ -135,7 +144,7 @@ async def cancel(
 
 @router.post("/{incident_id}/notes")
 async def add_note(
-    rt: RuntimeDep, who: IncidentActor, incident_id: str, body: NoteBody
+    rt: RuntimeDep, who: IncidentAcknowledger, incident_id: str, body: NoteBody
 ) -> IncidentDetail:
     await rt.operations.note(incident_id, who.actor, body.text)
     return await _detail(rt, incident_id)
@@ -151,7 +160,7 @@ async def sirens(
 
 
 @router.get("/{incident_id}/cap", response_class=Response)
-async def cap_export(rt: RuntimeDep, _who: Reader, incident_id: str) -> Response:
+async def cap_export(rt: RuntimeDep, _who: IncidentReader, incident_id: str) -> Response:
     """The incident as a CAP 1.2 alert (XML)."""
     async with rt.db.transaction() as tx:
         inc = await tx.incidents.get(incident_id)

@@ -12,16 +12,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from kentongan_cloud.errors import DatabaseUnavailableError, StaleWriteError
+from kentongan_cloud.errors import DatabaseUnavailableError, MigrationError, StaleWriteError
 from kentongan_cloud.store import (
     commands,
     fleet,
     guards,
     incidents,
     intake,
+    migrate,
     outbox,
     users,
     web,
@@ -77,6 +79,13 @@ def _sqlite_autocommit_off(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None
 
 
+def _pragma(conn: Connection, pragma: str) -> None:
+    """A PRAGMA on the driver's connection, bypassing SQLAlchemy's implicit BEGIN."""
+    cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cur.execute(f"PRAGMA {pragma}")
+    cur.close()
+
+
 def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
@@ -94,14 +103,55 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_autocommit_off)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
 
-    async def create_schema(self) -> None:
-        """Tables (and, on PostgreSQL, the views Grafana reads); safe to run again."""
-        async with self.engine.begin() as conn:
-            if self.dialect == "postgresql":
-                # Two workers starting together must not race on CREATE TABLE / VIEW.
-                await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")
-            await conn.run_sync(metadata.create_all)
+    async def migrate(self, target: str = migrate.HEAD) -> None:
+        """Upgrade the schema with the Alembic revisions (and, on PostgreSQL, re-create the
+        views Grafana reads: derived objects, always those of this code); safe to run again."""
+        async with self._schema_tx() as conn:
+            await conn.run_sync(migrate.upgrade, target)
             await create_views(conn)
+
+    async def downgrade(self, target: str) -> None:
+        async with self._schema_tx() as conn:
+            await conn.run_sync(migrate.downgrade, target)
+
+    @asynccontextmanager
+    async def _schema_tx(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            sqlite = self.dialect == "sqlite"
+            if sqlite:
+                # Batch ALTERs copy a table and drop the old one, which fails while rows
+                # elsewhere refer to it; the pragma only takes effect outside a transaction.
+                await conn.run_sync(_pragma, "foreign_keys=OFF")
+            try:
+                async with conn.begin():
+                    await self._lock(conn)
+                    yield conn
+                    if sqlite:
+                        broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                        if broken:
+                            msg = f"migration left rows with dangling foreign keys: {broken}"
+                            raise MigrationError(msg)
+            finally:
+                if sqlite:
+                    await conn.run_sync(_pragma, "foreign_keys=ON")
+
+    async def revision(self) -> str | None:
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(migrate.current)
+
+    async def create_schema(self) -> None:
+        """Tables straight from the metadata, without Alembic: only for tests that want a
+        fresh schema fast. The result is the schema of head, so it is stamped at head."""
+        async with self.engine.begin() as conn:
+            await self._lock(conn)
+            await conn.run_sync(metadata.create_all)
+            await conn.run_sync(migrate.stamp, migrate.HEAD)
+            await create_views(conn)
+
+    async def _lock(self, conn: AsyncConnection) -> None:
+        if self.dialect == "postgresql":
+            # Two workers starting together must not race on CREATE TABLE / VIEW.
+            await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")
 
     async def drop_schema(self) -> None:
         async with self.engine.begin() as conn:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -28,6 +28,9 @@ from kentongan_cloud.domain.incident import Activation, Incident
 from kentongan_cloud.errors import StaleWriteError
 from kentongan_cloud.records import AuditEntry, ReportRecord
 from kentongan_cloud.store.base import metadata
+
+if TYPE_CHECKING:
+    from kentongan_cloud.store.agency_reach import AgencyReach
 from kentongan_cloud.store.types import UtcDateTime, row_of
 
 incidents = Table(
@@ -184,8 +187,11 @@ class IncidentRepo:
         since: datetime | None = None,
         limit: int = 100,
         offset: int = 0,
+        reach: AgencyReach | None = None,
     ) -> list[Incident]:
         q = select(incidents)
+        if reach is not None:
+            q = q.where(reach.clause())
         if states:
             q = q.where(incidents.c.state.in_(states))
         if types:
