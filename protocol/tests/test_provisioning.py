@@ -116,6 +116,12 @@ def test_district_mistakes_are_located(tmp_path: Path) -> None:
             "shifts.0",
             "start and end are equal",
         ),
+        (  # technicians hear of broken posts, never of incidents
+            "agency_kinds: [police, ketua_rt, satpol_pp]",
+            "agency_kinds: [police, technician, satpol_pp]",
+            "agency_kinds.1",
+            "Input should be 'police'",
+        ),
         (
             "kecamatan: [gunung-sugih]\n    people:",
             "kecamatan: []\n    people:",

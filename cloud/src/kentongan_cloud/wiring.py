@@ -1,5 +1,6 @@
-"""The real sinks of a deployment, built from settings: the responders' notifier, the
-InfluxDB writer and Grafana annotations. Each part is on when its section is configured.
+"""The real sinks of a deployment, built from settings: the responders' notifier and the
+technicians' alerts, the InfluxDB writer and Grafana annotations. Each part is on when its
+section is configured.
 
 The runtime owns what this builds: it runs the responders' delivery worker, mounts their
 routes, and closes everything here on shutdown (the writer flushes or spools its points).
@@ -82,6 +83,8 @@ async def wire_sinks(
                 create_tables=False,
             )
             wired.sinks.notifier = wired.responders.notifier
+            # Technicians' alerts go out on the responders' channels and providers.
+            wired.sinks.fleet_alerts = wired.responders.fleet_alerts
         influx = settings.influx
         if influx.url and delivery:
             spool = influx.spool_path or settings.data_dir / "timeseries-spool.db"

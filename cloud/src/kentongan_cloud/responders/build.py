@@ -20,12 +20,14 @@ from kentongan_cloud.responders.channels.sms_modem import ModemSmsChannel
 from kentongan_cloud.responders.channels.telegram import TelegramChannel
 from kentongan_cloud.responders.channels.webhook import WebhookChannel
 from kentongan_cloud.responders.channels.whatsapp import WhatsAppChannel
-from kentongan_cloud.responders.clock import Clock
+from kentongan_cloud.responders.clock import Clock, SystemClock
 from kentongan_cloud.responders.errors import ChannelError
+from kentongan_cloud.responders.fleet_alerts import FleetAlerts
 from kentongan_cloud.responders.service import AckListener, ResponderService
 from kentongan_cloud.responders.settings import ResponderSettings
 from kentongan_cloud.responders.web import make_router
 from kentongan_cloud.responders.worker import DeliveryWorker
+from kentongan_cloud.store.fleet_alerts import FleetAlertLog
 from kentongan_cloud.store.responders import Engine, ResponderStore
 
 _LOGGER = logging.getLogger(__name__)
@@ -52,13 +54,15 @@ def build_channels(
 
 @dataclass
 class Responders:
-    """The notifier for the outbox, the worker to run, acknowledgements, and the routes."""
+    """The notifier and the technicians' alerts for the outbox, the worker to run,
+    acknowledgements, and the routes."""
 
     store: ResponderStore
     notifier: ResponderService
     worker: DeliveryWorker
     acks: AckDesk
     settings: ResponderSettings
+    fleet_alerts: FleetAlerts
 
     def router(self) -> APIRouter:
         return make_router(self.acks, self.settings)
@@ -127,4 +131,7 @@ async def build_responders(
         service, channels if channels is not None else build_channels(settings, env)
     )
     service.on_queued = worker.wake.set
-    return Responders(store, service, worker, AckDesk(service), settings)
+    fleet_alerts = FleetAlerts(
+        district, worker.channels, FleetAlertLog(engine), clock or SystemClock()
+    )
+    return Responders(store, service, worker, AckDesk(service), settings, fleet_alerts)

@@ -39,6 +39,10 @@ class PermanentChannelError(ChannelError):
     """Retrying the same channel cannot help (bad number, bad credentials): try the next one."""
 
 
+class FleetAlertError(ResponderError, RuntimeError):
+    """A technician could not be told on any channel; the outbox tries the alert again."""
+
+
 class AckRefusedError(ResponderError, PermissionError):
     """An acknowledgement was refused; `reason` is one of forged, expired, reused, unknown."""
 

@@ -1,12 +1,13 @@
 """Short messages in Bahasa Indonesia: what, where, since when, who else was told, and how
-to acknowledge. One function per form: chat (WhatsApp, Telegram, e-mail) and SMS."""
+to acknowledge. One function per form: chat (WhatsApp, Telegram, e-mail) and SMS. A
+technician's message about a post's equipment takes the same forms."""
 
 from __future__ import annotations
 
 import unicodedata
 from datetime import datetime
 
-from kentongan_cloud.responders.models import AlertContent
+from kentongan_cloud.responders.models import AlertContent, Content, FleetContent
 from kentongan_cloud.responders.roster import ZONE_ABBREVIATIONS, local_time
 
 SOURCE_WORDS = {
@@ -91,12 +92,33 @@ def lines(c: AlertContent, now: datetime) -> list[str]:
     return out
 
 
-def chat_text(c: AlertContent, now: datetime) -> str:
+FLEET_HEADLINE = "KENTONGAN - GANGGUAN PERANGKAT POS"
+
+
+def fleet_place(c: FleetContent) -> str:
+    return f"Kp. {c.kampung_name}, Kec. {c.kecamatan_name} - {c.alert.post_name}"
+
+
+def fleet_lines(c: FleetContent, now: datetime) -> list[str]:
+    """What is wrong at which post since when: the technician goes there, nobody acks."""
+    a = c.alert
+    return [
+        FLEET_HEADLINE,
+        f"Pos: {fleet_place(c)} ({a.gateway_id})",
+        f"Masalah: {a.text}",
+        f"Sejak: {clock_time(a.raised_at, c.timezone)} ({ago(a.raised_at, now)})",
+        "Mohon dicek ke lokasi.",
+    ]
+
+
+def chat_text(c: Content, now: datetime) -> str:
     """For WhatsApp, Telegram and e-mail bodies."""
-    return "\n".join(lines(c, now))
+    return "\n".join(fleet_lines(c, now) if isinstance(c, FleetContent) else lines(c, now))
 
 
-def subject(c: AlertContent) -> str:
+def subject(c: Content) -> str:
+    if isinstance(c, FleetContent):
+        return f"{FLEET_HEADLINE} di Kp. {c.kampung_name}"
     return f"{headline(c)} di Kp. {c.notice.kampung_name}"
 
 
@@ -106,9 +128,11 @@ def gsm7(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
 
 
-def sms_text(c: AlertContent, now: datetime) -> str:
+def sms_text(c: Content, now: datetime) -> str:
     """For SMS: how to acknowledge comes right after what and where, so a modem that must cut
     a long message loses "who else was told" first, never the link."""
+    if isinstance(c, FleetContent):
+        return gsm7(" | ".join(fleet_lines(c, now)))
     out = lines(c, now)
     ack = [ln for ln in out if ln.startswith(("Terima:", "atau balas:"))]
     rest = [ln for ln in out if ln not in ack]

@@ -16,7 +16,7 @@ from kentongan_protocol.provisioning.district import (
 )
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from kentongan_cloud.ports import IncidentNotice
+from kentongan_cloud.ports import FleetAlert, IncidentNotice
 
 
 class Frozen(BaseModel):
@@ -64,6 +64,21 @@ class AlertContent(Frozen):
     ack_url: str | None = None
     reply_code: str | None = None
     round: int = 1
+
+
+class FleetContent(Frozen):
+    """A technician's message about a post's equipment; channels render it like an alert,
+    without acknowledgement (the fleet page shows when the alarm clears)."""
+
+    alert: FleetAlert
+    kampung_name: str
+    kecamatan_name: str
+    timezone: str
+    recipient: Recipient
+
+
+# What a channel adapter sends: an incident's message or a technician's.
+Content = AlertContent | FleetContent
 
 
 class SendReceipt(Frozen):

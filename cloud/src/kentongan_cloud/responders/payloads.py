@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 from kentongan_cloud.responders.messages import chat_text, headline, map_link, place
-from kentongan_cloud.responders.models import AlertContent
+from kentongan_cloud.responders.models import AlertContent, FleetContent
 from kentongan_cloud.responders.roster import local_time
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -100,6 +100,20 @@ def json_body(c: AlertContent, now: datetime, idempotency_key: str) -> bytes:
         "also_told": c.also_told,
         "not_answered_by": c.not_answered_by,
         "map": map_link(c.notice.lat, c.notice.lon),
+        "text": chat_text(c, now),
+    }
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def fleet_json_body(c: FleetContent, now: datetime, idempotency_key: str) -> bytes:
+    """A technician's alert for a maintenance system: the alert as the core raised it."""
+    doc = {
+        "type": "kentongan.fleet_alert",
+        "version": 1,
+        "idempotency_key": idempotency_key,
+        "sent_at": now.astimezone(UTC).isoformat(),
+        "alert": c.alert.model_dump(mode="json"),
+        "recipient": {"person_id": c.recipient.person_id, "agency_id": c.recipient.agency_id},
         "text": chat_text(c, now),
     }
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

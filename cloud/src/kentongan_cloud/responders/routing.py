@@ -47,12 +47,16 @@ def is_feed(person: Person) -> bool:
     return all(c.type == "webhook" for c in person.channels)
 
 
-def covers_area(agency: Agency, notice: IncidentNotice) -> bool:
+def covers_place(agency: Agency, kecamatan: str, kampung: str) -> bool:
     if agency.tier == "kabupaten":
         return True
     if agency.tier == "kecamatan":
-        return notice.kecamatan in agency.kecamatan
-    return notice.kampung in agency.kampung
+        return kecamatan in agency.kecamatan
+    return kampung in agency.kampung
+
+
+def covers_area(agency: Agency, notice: IncidentNotice) -> bool:
+    return covers_place(agency, notice.kecamatan, notice.kampung)
 
 
 def agency_kinds(district: District, incident_type: str) -> list[AgencyKind]:

@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from kentongan_cloud.store.base import metadata
+from kentongan_cloud.store.fleet_alerts import fleet_alert_sends
 
 _ID = 64
 notices = Table(
@@ -139,7 +140,7 @@ drills = Table(
 )
 # The engine type, for callers outside store/ (they never import SQLAlchemy themselves).
 Engine = AsyncEngine
-TABLES = [notices, incidents, pages, deliveries, attempts, acks, rates, drills]
+TABLES = [notices, incidents, pages, deliveries, attempts, acks, rates, drills, fleet_alert_sends]
 
 
 @dataclass(frozen=True)

@@ -178,9 +178,12 @@ class Person(Strict):
     shifts: list[Shift] = []
 
 
-AgencyKind = Literal[
+# Who incidents are routed to; technicians are never among them.
+IncidentAgencyKind = Literal[
     "police", "satpol_pp", "fire", "ambulance", "disaster", "ketua_rt", "command_centre"
 ]
+# Technicians hear of broken posts (offline, power, tamper, siren), never of incidents.
+AgencyKind = Literal[IncidentAgencyKind, "technician"]
 
 
 class Agency(Strict):
@@ -206,7 +209,7 @@ class Agency(Strict):
 
 class RoutingRule(Strict):
     incident_types: Annotated[list[Id], Field(min_length=1)]
-    agency_kinds: Annotated[list[AgencyKind], Field(min_length=1)]
+    agency_kinds: Annotated[list[IncidentAgencyKind], Field(min_length=1)]
 
 
 class Escalation(Strict):

@@ -11,7 +11,7 @@ import httpx
 from kentongan_protocol.provisioning.district import Channel, ChannelType
 
 from kentongan_cloud.responders.errors import PermanentChannelError, TransientChannelError
-from kentongan_cloud.responders.models import AlertContent, SendReceipt
+from kentongan_cloud.responders.models import Content, SendReceipt
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
@@ -27,7 +27,7 @@ class ChannelAdapter(Protocol):
         ...
 
     async def send(
-        self, channel: Channel, content: AlertContent, *, now: datetime, idempotency_key: str
+        self, channel: Channel, content: Content, *, now: datetime, idempotency_key: str
     ) -> SendReceipt: ...
 
     async def aclose(self) -> None: ...

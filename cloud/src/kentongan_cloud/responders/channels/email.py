@@ -13,7 +13,7 @@ from kentongan_protocol.provisioning.district import Channel, ChannelType
 
 from kentongan_cloud.responders.errors import PermanentChannelError, TransientChannelError
 from kentongan_cloud.responders.messages import chat_text, subject
-from kentongan_cloud.responders.models import AlertContent, SendReceipt
+from kentongan_cloud.responders.models import Content, SendReceipt
 from kentongan_cloud.responders.settings import SmtpSettings
 
 
@@ -26,7 +26,7 @@ class EmailChannel:
     def provider_for(self, channel: Channel) -> str:
         return "email"
 
-    def message(self, to: str, content: AlertContent, now: datetime, key: str) -> EmailMessage:
+    def message(self, to: str, content: Content, now: datetime, key: str) -> EmailMessage:
         msg = EmailMessage()
         msg["From"] = self._s.from_addr
         msg["To"] = to
@@ -60,7 +60,7 @@ class EmailChannel:
             return code, reply.decode("utf-8", "replace")
 
     async def send(
-        self, channel: Channel, content: AlertContent, *, now: datetime, idempotency_key: str
+        self, channel: Channel, content: Content, *, now: datetime, idempotency_key: str
     ) -> SendReceipt:
         msg = self.message(channel.to, content, now, idempotency_key)
         try:

@@ -17,7 +17,7 @@ from kentongan_protocol.provisioning.district import Channel, ChannelType
 from kentongan_cloud.responders.channels.base import parse_json, post
 from kentongan_cloud.responders.errors import PermanentChannelError, TransientChannelError
 from kentongan_cloud.responders.messages import sms_text
-from kentongan_cloud.responders.models import AlertContent, SendReceipt
+from kentongan_cloud.responders.models import Content, SendReceipt
 from kentongan_cloud.responders.settings import TwilioSmsSettings
 
 RETRYABLE_CODES = frozenset({20429, 20500, 20503, 30001})
@@ -53,7 +53,7 @@ class TwilioSmsChannel:
         return "sms"
 
     async def send(
-        self, channel: Channel, content: AlertContent, *, now: datetime, idempotency_key: str
+        self, channel: Channel, content: Content, *, now: datetime, idempotency_key: str
     ) -> SendReceipt:
         form = {"To": e164(channel.to), "From": self._s.from_number, "Body": sms_text(content, now)}
         auth = httpx.BasicAuth(self._s.account_sid, self._s.auth_token.get_secret_value())

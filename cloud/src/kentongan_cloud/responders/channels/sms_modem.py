@@ -20,7 +20,7 @@ from kentongan_protocol.provisioning.district import Channel, ChannelType
 from kentongan_cloud.responders.channels.sms_http import e164
 from kentongan_cloud.responders.errors import TransientChannelError
 from kentongan_cloud.responders.messages import gsm7, sms_parts, sms_text
-from kentongan_cloud.responders.models import AlertContent, SendReceipt
+from kentongan_cloud.responders.models import Content, SendReceipt
 from kentongan_cloud.responders.settings import ModemSettings
 
 CTRL_Z = b"\x1a"
@@ -127,7 +127,7 @@ class ModemSmsChannel:
         return "sms_modem"
 
     async def send(
-        self, channel: Channel, content: AlertContent, *, now: datetime, idempotency_key: str
+        self, channel: Channel, content: Content, *, now: datetime, idempotency_key: str
     ) -> SendReceipt:
         parts = sms_parts(sms_text(content, now), self._s.max_parts)
         refs = await asyncio.to_thread(self.modem.send_sms, e164(channel.to), parts)

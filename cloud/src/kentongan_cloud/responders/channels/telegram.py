@@ -11,7 +11,7 @@ from kentongan_protocol.provisioning.district import Channel, ChannelType
 from kentongan_cloud.responders.channels.base import parse_json, post
 from kentongan_cloud.responders.errors import TransientChannelError
 from kentongan_cloud.responders.messages import chat_text
-from kentongan_cloud.responders.models import AlertContent, SendReceipt
+from kentongan_cloud.responders.models import AlertContent, Content, SendReceipt
 from kentongan_cloud.responders.settings import TelegramSettings
 
 
@@ -27,20 +27,20 @@ class TelegramChannel:
         return "telegram"
 
     @staticmethod
-    def body(chat_id: str, content: AlertContent, now: datetime) -> dict[str, Any]:
+    def body(chat_id: str, content: Content, now: datetime) -> dict[str, Any]:
         body: dict[str, Any] = {
             "chat_id": chat_id,
             "text": chat_text(content, now),
             "link_preview_options": {"is_disabled": True},
         }
-        if content.ack_url:
+        if isinstance(content, AlertContent) and content.ack_url:
             body["reply_markup"] = {
                 "inline_keyboard": [[{"text": "\u2705 Terima", "url": content.ack_url}]]
             }
         return body
 
     async def send(
-        self, channel: Channel, content: AlertContent, *, now: datetime, idempotency_key: str
+        self, channel: Channel, content: Content, *, now: datetime, idempotency_key: str
     ) -> SendReceipt:
         response = await post(
             self._client, self._url, provider="telegram", body=self.body(channel.to, content, now)

@@ -18,8 +18,8 @@ from kentongan_protocol.provisioning.district import Channel, ChannelType
 
 from kentongan_cloud.responders.channels.base import post
 from kentongan_cloud.responders.errors import PermanentChannelError
-from kentongan_cloud.responders.models import AlertContent, SendReceipt
-from kentongan_cloud.responders.payloads import cap_xml, json_body
+from kentongan_cloud.responders.models import Content, FleetContent, SendReceipt
+from kentongan_cloud.responders.payloads import cap_xml, fleet_json_body, json_body
 
 SIGNATURE_HEADER = "X-Kentongan-Signature"
 TIMESTAMP_HEADER = "X-Kentongan-Timestamp"
@@ -47,13 +47,18 @@ class WebhookChannel:
         return f"webhook:{urlsplit(channel.to).netloc}"
 
     async def send(
-        self, channel: Channel, content: AlertContent, *, now: datetime, idempotency_key: str
+        self, channel: Channel, content: Content, *, now: datetime, idempotency_key: str
     ) -> SendReceipt:
         secret = self._env.get(channel.secret_env or "", "")
         if not secret:
             msg = f"webhook: secret {channel.secret_env or '(secret_env not set)'} is missing"
             raise PermanentChannelError(msg)
-        if channel.format == "cap":
+        if isinstance(content, FleetContent):
+            if channel.format == "cap":  # CAP has no form for a post's equipment
+                msg = "webhook: a CAP receiver takes incidents only, not equipment alerts"
+                raise PermanentChannelError(msg)
+            body, ctype = fleet_json_body(content, now, idempotency_key), "application/json"
+        elif channel.format == "cap":
             body, ctype = cap_xml(content, now, idempotency_key), "application/cap+xml"
         else:
             body, ctype = json_body(content, now, idempotency_key), "application/json"

@@ -15,12 +15,35 @@ from kentongan_cloud.responders.errors import (
     PermanentChannelError,
     TransientChannelError,
 )
-from kentongan_cloud.responders.messages import chat_text, clock_time, headline, place
-from kentongan_cloud.responders.models import AlertContent, SendReceipt
+from kentongan_cloud.responders.messages import (
+    FLEET_HEADLINE,
+    chat_text,
+    clock_time,
+    fleet_place,
+    headline,
+    place,
+)
+from kentongan_cloud.responders.models import Content, FleetContent, SendReceipt
 from kentongan_cloud.responders.settings import WhatsAppSettings
 
 # Graph API error codes that mean "slow down" or "try later" even on a 400 answer.
 RETRYABLE_CODES = frozenset({4, 80007, 130429, 131000, 131016, 131056, 133016})
+
+
+def template_params(c: Content) -> list[str]:
+    """The approved template's five slots: headline, place, since, link, reply. A
+    technician's message has nothing to acknowledge."""
+    if isinstance(c, FleetContent):
+        since = clock_time(c.alert.raised_at, c.timezone)
+        return [f"{FLEET_HEADLINE}: {c.alert.text}", fleet_place(c), since, "-", "-"]
+    n = c.notice
+    return [
+        headline(c),
+        place(c),
+        clock_time(n.first_occurred_at or n.opened_at, c.facts.timezone),
+        c.ack_url or "-",
+        f"TERIMA {c.reply_code}" if c.reply_code else "-",
+    ]
 
 
 def wa_number(to: str) -> str:
@@ -46,7 +69,7 @@ class WhatsAppChannel:
     def provider_for(self, channel: Channel) -> str:
         return "whatsapp"
 
-    def body(self, to: str, content: AlertContent, now: datetime) -> dict[str, Any]:
+    def body(self, to: str, content: Content, now: datetime) -> dict[str, Any]:
         base: dict[str, Any] = {
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
@@ -55,27 +78,18 @@ class WhatsAppChannel:
         if self._s.template is None:
             text = chat_text(content, now)
             return base | {"type": "text", "text": {"preview_url": False, "body": text}}
-        n = content.notice
-        params = [
-            headline(content),
-            place(content),
-            clock_time(n.first_occurred_at or n.opened_at, content.facts.timezone),
-            content.ack_url or "-",
-            f"TERIMA {content.reply_code}" if content.reply_code else "-",
-        ]
+        params = [{"type": "text", "text": p} for p in template_params(content)]
         return base | {
             "type": "template",
             "template": {
                 "name": self._s.template,
                 "language": {"code": self._s.template_lang},
-                "components": [
-                    {"type": "body", "parameters": [{"type": "text", "text": p} for p in params]}
-                ],
+                "components": [{"type": "body", "parameters": params}],
             },
         }
 
     async def send(
-        self, channel: Channel, content: AlertContent, *, now: datetime, idempotency_key: str
+        self, channel: Channel, content: Content, *, now: datetime, idempotency_key: str
     ) -> SendReceipt:
         try:
             response = await post(

@@ -1,0 +1,164 @@
+"""Technicians' alerts (the core's `FleetAlertSink`): a post offline for minutes, on battery,
+opened or with a silent siren is told to the technicians whose area covers it, through the
+responders' channel adapters and providers: per person the first channel that takes it.
+
+Every technician agency (kind `technician`) covering the post tells whoever is on shift, else
+its fallback. Idempotent by the outbox key: each person told is recorded, so a retry after
+a partial failure or a crash tells only the rest. When a person cannot be reached on any
+channel, `alert` raises and the outbox retries with its back-off.
+
+A district without a technician for the post is not an error of the alert: it is logged as
+an error and recorded (outcome "nobody"), and the outbox row is done, never pending forever.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+
+from kentongan_protocol.provisioning.district import Agency, Channel, District, Person
+
+from kentongan_cloud.ports import FleetAlert
+from kentongan_cloud.responders.channels.base import ChannelAdapter
+from kentongan_cloud.responders.clock import Clock, to_ms
+from kentongan_cloud.responders.errors import ChannelError, FleetAlertError
+from kentongan_cloud.responders.models import FleetContent, SendReceipt
+from kentongan_cloud.responders.roster import local_time, on_call
+from kentongan_cloud.responders.routing import covers_place, recipient
+from kentongan_cloud.store.fleet_alerts import NOBODY, FleetAlertLog
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def technicians_for(district: District, alert: FleetAlert, when: datetime) -> list[Person]:
+    """Who is told of `alert` at `when`: the on-call people of each covering technician
+    agency, each once."""
+    local = local_time(when, district.district.timezone)
+    people: dict[str, Person] = {}
+    for agency in district.agencies:
+        if agency.kind == "technician" and covers_place(agency, alert.kecamatan, alert.kampung):
+            people.update((p.id, p) for p in on_call(agency, local))
+    return list(people.values())
+
+
+def technician_agencies(district: District) -> list[Agency]:
+    return [a for a in district.agencies if a.kind == "technician"]
+
+
+class FleetAlerts:
+    """Implements `kentongan_cloud.ports.FleetAlertSink` on the responders' channels."""
+
+    def __init__(
+        self,
+        district: District,
+        channels: Mapping[str, ChannelAdapter],
+        log: FleetAlertLog,
+        clock: Clock,
+    ) -> None:
+        self.district = district
+        self.channels = channels
+        self.log = log
+        self.clock = clock
+        if not technician_agencies(district):
+            _LOGGER.warning(
+                "district %s has no agency of kind technician: fleet alarms reach nobody",
+                district.district.id,
+            )
+
+    def content(self, alert: FleetAlert, person: Person) -> FleetContent:
+        places = self.district.kampung_by_id()
+        kec, kampung = places.get(alert.kampung, (None, None))
+        return FleetContent(
+            alert=alert,
+            kampung_name=kampung.name if kampung else alert.kampung,
+            kecamatan_name=kec.name if kec else alert.kecamatan,
+            timezone=self.district.district.timezone,
+            recipient=recipient(self.district, person.id),
+        )
+
+    async def alert(self, alert: FleetAlert, idempotency_key: str) -> None:
+        now = self.clock.now()
+        done = await self.log.done_for(idempotency_key)
+        if NOBODY in done:
+            return
+        people = technicians_for(self.district, alert, now)
+        if not people:
+            detail = (
+                f"no technician agency covers kecamatan {alert.kecamatan}, kampung {alert.kampung}"
+            )
+            _LOGGER.error(
+                "technician alert NOT SENT for post %s (%s): %s: %s; add an agency of kind "
+                "technician to the district file",
+                alert.gateway_id,
+                alert.kind,
+                detail,
+                alert.text,
+            )
+            await self._record(idempotency_key, alert, NOBODY, "nobody", detail, now)
+            return
+        failed: list[str] = []
+        for person in people:
+            if person.id in done:
+                continue
+            key = f"{idempotency_key}:{person.id}"
+            try:
+                ch, receipt = await self._first_that_works(person, alert, key, now)
+            except FleetAlertError as exc:
+                failed.append(str(exc))
+                continue
+            _LOGGER.info(
+                "technician %s told of %s at %s via %s",
+                person.id,
+                alert.kind,
+                alert.gateway_id,
+                receipt.provider,
+            )
+            await self._record(
+                idempotency_key, alert, person.id, "sent", receipt.response[:500], now, ch, receipt
+            )
+        if failed:
+            raise FleetAlertError("; ".join(failed))
+
+    async def _first_that_works(
+        self, person: Person, alert: FleetAlert, key: str, now: datetime
+    ) -> tuple[Channel, SendReceipt]:
+        content = self.content(alert, person)
+        problems: list[str] = []
+        for ch in person.channels:
+            adapter = self.channels.get(ch.type)
+            if adapter is None:
+                problems.append(f"no {ch.type} provider configured")
+                continue
+            try:
+                return ch, await adapter.send(ch, content, now=now, idempotency_key=key)
+            except ChannelError as exc:
+                _LOGGER.warning("technician %s via %s failed: %s", person.id, ch.type, exc.detail)
+                problems.append(exc.detail)
+        msg = f"technician {person.id} not reached: {'; '.join(problems)}"
+        raise FleetAlertError(msg)
+
+    async def _record(
+        self,
+        key: str,
+        alert: FleetAlert,
+        person_id: str,
+        outcome: str,
+        detail: str,
+        now: datetime,
+        ch: Channel | None = None,
+        receipt: SendReceipt | None = None,
+    ) -> None:
+        await self.log.record(
+            {
+                "key": key[:300],
+                "person_id": person_id,
+                "gateway_id": alert.gateway_id,
+                "outcome": outcome,
+                "channel_type": ch.type if ch else None,
+                "provider": receipt.provider if receipt else None,
+                "address": ch.to if ch else None,
+                "detail": detail,
+                "at_ms": to_ms(now),
+            }
+        )
