@@ -14,7 +14,7 @@ from typing import Literal, TypeVar
 from kentongan_protocol.payloads import AreaFilter
 
 from kentongan_cloud.clock import Clock
-from kentongan_cloud.domain.incident import Action, Change, Incident, transition
+from kentongan_cloud.domain.incident import Action, Change, Incident, locate, transition
 from kentongan_cloud.domain.sites import Directory
 from kentongan_cloud.effects import Effects
 from kentongan_cloud.errors import ConflictError, NotFoundError, StaleWriteError
@@ -91,6 +91,19 @@ class Operations:
         async def work(tx: Tx) -> Incident:
             inc = await self._load(tx, incident_id)
             return await self._apply(tx, inc, Change(inc, "note", actor, self.clock.now(), text))
+
+        return await self._retry(work)
+
+    async def locate(
+        self, incident_id: str, actor: str, lat: float, lon: float, detail: str
+    ) -> Incident:
+        """Move a phone's incident to the position its phone found after the panic."""
+
+        async def work(tx: Tx) -> Incident:
+            inc = await self._load(tx, incident_id)
+            return await self._apply(
+                tx, inc, locate(inc, lat, lon, actor, self.clock.now(), detail)
+            )
 
         return await self._retry(work)
 

@@ -41,6 +41,7 @@ ChangeKind = Literal[
     "resolved",
     "false_alarm",
     "note",
+    "located",
     "sirens_started",
     "sirens_stopped",
 ]
@@ -318,3 +319,17 @@ def transition(inc: Incident, action: Action, actor: str, now: datetime, note: s
     if target not in OPEN_STATES:
         _close(inc, target, actor, now)
     return Change(inc, kind, actor, now, note)
+
+
+def locate(inc: Incident, lat: float, lon: float, actor: str, at: datetime, detail: str) -> Change:
+    """A guard's phone found its position after the panic went out: the incident moves there.
+
+    Only an open incident raised by a phone moves; a post's incident stays at the post."""
+    if not inc.is_open:
+        msg = f"incident is {inc.state}; its position is kept"
+        raise ConflictError(msg)
+    if inc.source != "phone":
+        msg = f"only a phone's incident takes a late position, not a {inc.source} one"
+        raise ConflictError(msg)
+    inc.lat, inc.lon = lat, lon
+    return Change(inc, "located", actor, at, detail)

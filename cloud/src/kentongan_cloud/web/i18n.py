@@ -104,6 +104,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "verify": ("Verifikasi", "Verify"),
     "reject": ("Tolak", "Reject"),
     "note": ("Catatan", "Note"),
+    "located": ("Posisi diperbarui", "Position updated"),
     "add_note": ("Tambah catatan", "Add note"),
     "confirmed": ("terkonfirmasi", "confirmed"),
     "unverified": ("laporan warga, belum diverifikasi", "resident report, unverified"),

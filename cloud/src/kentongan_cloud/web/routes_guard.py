@@ -2,7 +2,7 @@
 a PIN that unlocks it (wrong PINs counted and locked in the database), the panic page.
 
 The panic itself goes to the JSON API's phone intake (/api/v1/intake/phone) with the guard's
-session; a position that arrives after the panic follows as a note on the incident."""
+session; a position that arrives after the panic moves the incident there (audited)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from kentongan_protocol.payloads import Position
 from kentongan_cloud.api.auth import COOKIE, hash_password, new_token, token_hash, verify_password
 from kentongan_cloud.api.deps import Guard, RuntimeDep
 from kentongan_cloud.api.models import Body
+from kentongan_cloud.errors import ConflictError
 from kentongan_cloud.records import UserRecord
 from kentongan_cloud.runtime import CloudRuntime
 from kentongan_cloud.store.guards import GuardDevice
@@ -313,14 +314,17 @@ class PositionBody(Body):
 
 @router.post("/jaga/posisi", status_code=204)
 async def late_position(rt: RuntimeDep, who: Guard, body: PositionBody) -> Response:
-    """A position that came after the panic was sent: added to the incident as a note."""
+    """A position that came after the panic was sent: the incident moves there (while open)."""
     async with rt.db.transaction() as tx:
         inc = await tx.incidents.get(body.incident_id)
     if inc is None or inc.gateway_id != who.gateway_id:
         raise HTTPException(404, "no such incident at this guard's post")
     p = body.position
     acc = f" ±{p.accuracy_m:.0f} m" if p.accuracy_m is not None else ""
-    await rt.operations.note(
-        body.incident_id, who.actor, f"posisi HP penjaga: {p.lat:.6f}, {p.lon:.6f}{acc}"
-    )
+    text = f"posisi HP penjaga: {p.lat:.6f}, {p.lon:.6f}{acc}"
+    try:
+        await rt.operations.locate(body.incident_id, who.actor, p.lat, p.lon, text)
+    except ConflictError:
+        # Closed meanwhile: the position is still worth keeping on the timeline.
+        await rt.operations.note(body.incident_id, who.actor, text)
     return Response(status_code=204)
