@@ -69,6 +69,23 @@ def test_reload_applies_hold_times_and_restarts_for_new_wiring(
     asyncio.run(scenario())
 
 
+def test_reload_after_refused_credentials_restarts_to_try_again(
+    tmp_path: Path, gateway: Gateway, profile: EdgeProfile
+) -> None:
+    path = write(tmp_path, gateway, profile)
+
+    async def scenario() -> None:
+        d = await started(path, tmp_path)
+        d.link_refused("not authorised (CONNACK 0x87)")
+        result, detail = d.actions.reload()
+        assert (result, "try again" in detail) == ("done", True)
+        await asyncio.sleep(0.7)
+        assert d.restart_requested
+        await d.wait_stopped()
+
+    asyncio.run(scenario())
+
+
 def test_reload_refuses_a_broken_file_and_keeps_running(
     tmp_path: Path, gateway: Gateway, profile: EdgeProfile
 ) -> None:

@@ -209,6 +209,11 @@ class PostActions:
         except ConfigError as exc:
             return "rejected", str(exc.problems[0])[:200] if exc.problems else "bad config"
         new_gw = new.gateway
+        if self.d.refused is not None:
+            # The link gave up on a refusal; a restart reads the credentials file again
+            # (a technician fixed it, or the broker's account was restored) and retries.
+            self.d.loop.call_later(0.5, self.d.request_restart, "retrying refused credentials")
+            return "done", f"the broker refused us ({self.d.refused}): restarting to try again"
         if _needs_restart(cfg.gateway) != _needs_restart(new_gw):
             self.d.loop.call_later(0.5, self.d.request_restart, "wiring or broker changed")
             return "done", "wiring or broker changed: restarting to apply"
