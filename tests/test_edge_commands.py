@@ -182,10 +182,14 @@ def test_self_test_chirps(setup: Setup) -> None:
     assert post.wait_until(lambda d: not d.alarms.active(), 5)
 
 
-def test_area_alarm_and_all_clear_only_inside_the_area(setup: Setup) -> None:
-    inside, outside = setup.post(POST), setup.post(OTHER)
+@pytest.mark.parametrize(
+    "area",
+    [AreaFilter(kampung=["buyut-udik"]), AreaFilter(kecamatan=["gunung-sugih"])],
+    ids=["kampung", "kecamatan"],
+)
+def test_area_alarm_and_all_clear_only_inside_the_area(setup: Setup, area: AreaFilter) -> None:
+    inside, outside = setup.post(POST), setup.post(OTHER)  # gunung-sugih, terbanggi-besar
     alarm = uuid.uuid4()
-    area = AreaFilter(kampung=["buyut-udik"])
 
     def broadcast(action: str, revision: int, pattern: str) -> Broadcast:
         return Broadcast(

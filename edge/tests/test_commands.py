@@ -194,5 +194,18 @@ def test_inside_area_rules() -> None:
     far = Circle(lat=-4.9800, lon=105.175, radius_m=1000)  # ~2.8 km away
     assert at_post(AreaFilter(circle=near)) is True
     assert at_post(AreaFilter(circle=far)) is False
-    # Kecamatan alone cannot be decided from the gateway's files.
+    # Kecamatan alone needs the profile's kampung -> kecamatan map; without it, undecided.
     assert at_post(AreaFilter(kecamatan=["gunung-sugih"])) is None
+
+    def known(area: AreaFilter) -> bool | None:
+        return inside_area(
+            area,
+            gateway_id="gs-buyut-udik-01",
+            kampung="buyut-udik",
+            lat=-4.955,
+            lon=105.175,
+            kecamatan="gunung-sugih",
+        )
+
+    assert known(AreaFilter(kecamatan=["gunung-sugih"])) is True
+    assert known(AreaFilter(kecamatan=["punggur"])) is False

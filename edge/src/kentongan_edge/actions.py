@@ -234,13 +234,15 @@ class PostActions:
             kampung=gw.kampung,
             lat=gw.location.lat,
             lon=gw.location.lon,
+            kecamatan=self.d.cfg.profile.kampung_kecamatan.get(gw.kampung),
         )
         if verdict is None:
             if not self._warned_kecamatan:
                 self._warned_kecamatan = True
                 self.d.log.warning(
-                    "a broadcast names kecamatan only; this gateway's files do not say its "
-                    "kecamatan, so it stays silent: list kampung or gateways in the area"
+                    "a broadcast names kecamatan only; this gateway's profile does not say its "
+                    "kecamatan (a bundle older than kampung_kecamatan), so it stays silent: "
+                    "install a new bundle from kentongan-provision bundle"
                 )
             return False
         return verdict

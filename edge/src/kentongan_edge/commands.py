@@ -77,11 +77,17 @@ def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def inside_area(
-    area: AreaFilter, *, gateway_id: str, kampung: str, lat: float, lon: float
+    area: AreaFilter,
+    *,
+    gateway_id: str,
+    kampung: str,
+    lat: float,
+    lon: float,
+    kecamatan: str | None = None,
 ) -> bool | None:
     """Whether a post is inside a broadcast's area: any listed criterion matching is enough;
-    an empty filter means the whole district. None when only kecamatan could match: the
-    gateway's files do not say which kecamatan it is in."""
+    an empty filter means the whole district. None when only kecamatan could match and the
+    post does not know its kecamatan (a profile from before kampung_kecamatan existed)."""
     if not (area.kecamatan or area.kampung or area.gateways or area.circle):
         return True
     if gateway_id in area.gateways or kampung in area.kampung:
@@ -89,7 +95,9 @@ def inside_area(
     c = area.circle
     if c is not None and distance_m(lat, lon, c.lat, c.lon) <= c.radius_m:
         return True
-    return None if area.kecamatan else False
+    if not area.kecamatan:
+        return False
+    return None if kecamatan is None else kecamatan in area.kecamatan
 
 
 class CommandHandler:

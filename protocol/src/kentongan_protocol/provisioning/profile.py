@@ -23,6 +23,9 @@ class EdgeProfile(Strict):
     cancel_window_s: int
     siren_patterns: dict[Id, SirenPattern]
     incident_types: dict[Id, EdgeIncidentType]
+    # kampung -> kecamatan, so a post can tell whether a kecamatan-wide broadcast is for it
+    # (empty in bundles made before it existed: such a post stays silent and says why).
+    kampung_kecamatan: dict[Id, Id] = {}
 
     @classmethod
     def from_district(cls, d: District) -> EdgeProfile:
@@ -34,4 +37,5 @@ class EdgeProfile(Strict):
                 k: EdgeIncidentType(label=v.label, pattern=v.pattern, max_siren_s=v.max_siren_s)
                 for k, v in d.incident_types.items()
             },
+            kampung_kecamatan={k.id: kc.id for kc in d.kecamatan for k in kc.kampung},
         )
