@@ -30,6 +30,10 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
         pl = d["press_latency"]
         assert set(pl["press_to_incident_committed"]) == set(LATENCY)
         assert pl["press_to_incident_committed"]["p99_ms"] is not None
+        # The cloud acks after its commit: the ack reaches the post no sooner than the commit.
+        ack = pl["press_to_event_ack_at_post"]
+        assert ack["p99_ms"] is not None
+        assert ack["p50_ms"] >= pl["press_to_incident_committed"]["p50_ms"]
         assert set(pl["press_to_neighbour_siren_acked"]) == set(LATENCY)
         # Every probe pair confirms, so neighbours' sirens sound and their acks are timed.
         assert pl["sounding_incidents"] >= 1

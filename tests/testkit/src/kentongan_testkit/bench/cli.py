@@ -56,6 +56,7 @@ QUICK = Plan(30, 5, 5, 100, 5, 8, (200,), 4, 2, 3, 3, 3, 2, 5_000, 1)
 def _latency(lat: PressLatency) -> dict[str, Any]:
     return {
         "press_to_incident_committed": ms(lat.commit_s),
+        "press_to_event_ack_at_post": ms(lat.event_ack_s),
         "press_to_neighbour_siren_acked": ms(lat.siren_ack_s),
         "siren_acks": len(lat.siren_ack_s),
         **lat.figures(),
@@ -92,6 +93,7 @@ def run_database(plan: Plan, database: str, work: Path, log: Any, procs: int) ->
         outage = bench.outage(plan.outage_s, plan.outage_per_post, plan.outage_live)
         out["outage"] = {k: v for k, v in outage.items() if k != "lat"} | {
             "live_press_to_incident_committed": ms(outage["lat"].commit_s),
+            "live_press_to_event_ack_at_post": ms(outage["lat"].event_ack_s),
             "live_missing": outage["lat"].missing,
         }
         off = bench.offline_detection(plan.offline_posts)
@@ -106,6 +108,7 @@ def run_database(plan: Plan, database: str, work: Path, log: Any, procs: int) ->
             "rss_mb_without_gateways": out["quiet_night"]["cloud_rss_mb_without_gateways"],
             "cpu_percent_quiet": out["quiet_night"]["cloud_cpu_percent_per_1000_gateways"],
         }
+        out["settled_before_s"] = bench.settled_s
     finally:
         bench.close()
     return out
@@ -135,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", type=Path, default=Path("bench-results"), help="output directory")
     p.add_argument("--raw-runs", type=_positive, help="raw Mosquitto runs (median)")
+    p.add_argument(
+        "--background",
+        type=_positive,
+        help="background events/s while the latency probes press (default 1000, quick 100)",
+    )
     p.add_argument(
         "--procs",
         type=_positive,
@@ -179,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
         plan = Plan(**(plan.__dict__ | {"gateways": args.gateways}))
     if args.raw_runs:
         plan = Plan(**(plan.__dict__ | {"raw_runs": args.raw_runs}))
+    if args.background:
+        plan = Plan(**(plan.__dict__ | {"background_rate": float(args.background)}))
     t_start = time.monotonic()
 
     def log(msg: str) -> None:

@@ -47,6 +47,8 @@ class Slice:
         self.spec = spec
         self.fleet = VirtualFleet()
         self.gws: dict[str, VirtualGateway] = {}
+        self.acked: dict[str, float] = {}  # event_id → when its event/ack reached the post
+        self._watched: set[str] = set()
 
     def start(self) -> int:
         spec = self.spec
@@ -91,11 +93,35 @@ class Slice:
 
         return self.fleet.call(count)
 
+    def _watch_acks(self, g: VirtualGateway) -> None:
+        """Time the cloud's event/acks at this post: the cloud acknowledges only after its
+        commit, so the ack's arrival bounds the commit from above as the pressing post sees
+        it. The daemon has no ack hook, so its sender's method is wrapped on this instance."""
+        if g.gateway_id in self._watched:
+            return
+        sender = g.d.sender
+        inner = sender.acknowledged
+        acked = self.acked
+
+        def acknowledged(event_ids: list[str]) -> None:
+            now = time.time()
+            for eid in event_ids:
+                acked.setdefault(eid, now)
+            inner(event_ids)
+
+        self.fleet.call(lambda: setattr(sender, "acknowledged", acknowledged))
+        self._watched.add(g.gateway_id)
+
+    def acks(self, event_ids: list[str]) -> dict[str, float]:
+        """When the event/acks of these events reached their posts (those that have)."""
+        return {e: self.acked[e] for e in event_ids if e in self.acked}
+
     def press(self, gateway_ids: list[str]) -> dict[str, float]:
         """A confirmed hold of the first panic button at each post: event_id → press time."""
         sent: dict[str, float] = {}
         for gid in gateway_ids:
             g = self.gws[gid]
+            self._watch_acks(g)
             at = time.time()
             sent[str(g.raise_panic(g.cfg.gateway.panic_buttons[0].input).event_id)] = at
         return sent
@@ -146,6 +172,7 @@ def serve(conn: Connection, spec: SliceSpec) -> None:
         "start": s.start,
         "connected": s.connected,
         "press": s.press,
+        "acks": s.acks,
         "emit": s.emit,
         "backlog": s.backlog,
         "drop": s.drop,

@@ -1,5 +1,7 @@
 """Latencies from press times taken in the load generators (wall clock, keyed by event_id)
-to what the cloud committed: the incident the press opened (incidents.opened_at), and each
+to what the cloud committed: the incident the press opened (incidents.opened_at, the cloud's
+clock as its intake transaction began), the event/ack back at the pressing post (sent after
+the commit; timed in the load generator), and each
 neighbouring post's acknowledgement of the siren command a confirmation sent
 (command_acks.at: the cloud's clock when its intake took the ack)."""
 
@@ -16,6 +18,7 @@ from kentongan_testkit.bench.database import OPENED_SQL, SIREN_SQL, Database, ma
 @dataclass
 class PressLatency:
     commit_s: list[float] = field(default_factory=list)
+    event_ack_s: list[float] = field(default_factory=list)  # the event/ack back at the post
     missing: int = 0
     siren_ack_s: list[float] = field(default_factory=list)
     sounding_incidents: int = 0  # confirmed incidents that sent siren commands
@@ -41,7 +44,7 @@ def _sirens(db: Database, incident_ids: list[str]) -> list[tuple[Any, ...]]:
 
 
 def press_latencies(
-    db: Database, pressed: dict[str, float], timeout: float, siren_timeout: float = 30.0
+    db: Database, pressed: dict[str, float], timeout: float, siren_timeout: float = 90.0
 ) -> PressLatency:
     """Wait (up to `timeout`) for an incident per press, then (up to `siren_timeout`) for
     every siren command those incidents sent to be acknowledged by its neighbour."""
@@ -57,7 +60,8 @@ def press_latencies(
     press_of = {iid: pressed[eid] for eid, _, iid in rows}
     if not press_of:
         return out
-    # The commands are written with the confirmation, so they exist once the incident does.
+    # The commands are written with the confirmation, so they exist once the incident does;
+    # 90 s covers their 60 s expiry: an unacked command by then was never delivered.
     incs = list(press_of)
 
     def all_acked() -> bool:

@@ -20,6 +20,9 @@ from kentongan_testkit.bench.stack import Stack
 # The second post of a probe pair presses this long after the first: inside the 2-minute
 # confirmation window, and late enough that the cloud has usually committed the first.
 CONFIRM_GAP_S = 1.0
+# Each scenario starts once the cloud has stored everything sent so far, so it never counts
+# (or queues behind) the previous scenario's stragglers; waiting longer than this is loss.
+SETTLE_TIMEOUT_S = 300.0
 
 
 def _gather(futs: list[Future[dict[str, float]]], timeout: float = 120) -> dict[str, float]:
@@ -31,6 +34,24 @@ def _gather(futs: list[Future[dict[str, float]]], timeout: float = 120) -> dict[
 
 class Bench(Stack):
     """The scenarios; every figure comes from the cloud's database or its process."""
+
+    def settle(self, before: str) -> None:
+        """Wait until the cloud has stored every event sent so far (None: it never did)."""
+        try:
+            self.settled_s[before] = wait_for(
+                lambda: self.events_stored() >= self.sent_events,
+                SETTLE_TIMEOUT_S,
+                "the cloud to store the previous scenario's events",
+                0.2,
+            )
+        except TimeoutError:
+            self.progress(f"the cloud never caught up before {before}")
+            self.settled_s[before] = None
+
+    def _pressed(self, futs: list[Future[dict[str, float]]]) -> dict[str, float]:
+        pressed = _gather(futs)
+        self.sent_events += len(pressed)
+        return pressed
 
     def quiet_night(self, seconds: float) -> dict[str, float]:
         """Heartbeats only: what N idle posts cost the cloud."""
@@ -48,15 +69,32 @@ class Bench(Stack):
             "cloud_rss_mb_per_1000_gateways": (out["cloud_rss_mb"] - self.baseline_rss_mb) * per_k,
         }
 
-    def _background(self, rate: float, seconds: float, seed: int) -> list[Future[int]]:
+    def _background(self, rate: float, seconds: float, seed: int) -> int:
         """Every load generator offers its share of `rate` events/s for `seconds`."""
         assert self.pool is not None
         n = self.pool.procs
-        return self.pool.each("emit", [(rate / n, seconds, seed * 1000 + i) for i in range(n)])
+        futs = self.pool.each("emit", [(rate / n, seconds, seed * 1000 + i) for i in range(n)])
+        sent = sum(int(f.result(seconds + 300)) for f in futs)
+        self.sent_events += sent
+        return sent
 
     def _latency(self, pressed: dict[str, float], timeout: float) -> PressLatency:
         assert self.db is not None
-        return press_latencies(self.db, pressed, timeout)
+        assert self.pool is not None
+        lat = press_latencies(self.db, pressed, timeout)
+        ids = list(pressed)
+        acked: dict[str, float] = {}
+
+        def all_acked() -> bool:
+            assert self.pool is not None
+            for got in self.pool.all("acks", ids, timeout=60):
+                acked.update(got)
+            return len(acked) >= len(ids) - lat.missing
+
+        with suppress(TimeoutError):
+            wait_for(all_acked, 10, "event acks at the posts", 0.2)
+        lat.event_ack_s = [max(0.0, at - pressed[eid]) for eid, at in acked.items()]
+        return lat
 
     def probes_under_load(
         self, background_rate: float, seconds: float, probes: int, seed: int = 2
@@ -65,6 +103,7 @@ class Bench(Stack):
         flow: the second press of a pair confirms the incident and sounds the neighbours."""
         assert self.pool is not None
         pool = self.pool
+        self.settle("latency")
         pairs = self.fresh_pairs(probes // 2, random.Random(seed))
         self.progress(
             f"latency: {len(pairs)} confirming pairs of presses during {background_rate:.0f} "
@@ -83,18 +122,19 @@ class Bench(Stack):
 
         th = threading.Thread(target=presser)
         th.start()
-        sent = sum(f.result(seconds + 300) for f in self._background(background_rate, seconds, 2))
+        sent = self._background(background_rate, seconds, 2)
         th.join()
-        pressed = _gather(futs)
-        lat = self._latency(pressed, 60)
+        pressed = self._pressed(futs)
+        lat = self._latency(pressed, 180)
         return {"background_events": sent, "presses": len(pressed), "pairs": len(pairs), "lat": lat}
 
     def sustained(self, rate: float, seconds: float, seed: int = 1) -> dict[str, float]:
         """Offer `rate` events/s for `seconds`; count what the cloud stored, and when."""
+        self.settle(f"sustained {rate:.0f}")
         self.progress(f"sustained: offering {rate:.0f} events/s for {seconds:.0f} s")
         before = self.events_stored()
         t0 = time.monotonic()
-        sent = sum(f.result(seconds + 300) for f in self._background(rate, seconds, seed))
+        sent = self._background(rate, seconds, seed)
         offered_s = time.monotonic() - t0
         with suppress(TimeoutError):
             wait_for(
@@ -117,6 +157,7 @@ class Bench(Stack):
         """Every fresh post of one kecamatan raises a panic within `within_s` seconds."""
         assert self.prov is not None
         assert self.pool is not None
+        self.settle("burst")
         kc = kecamatan or self.prov.district.kecamatan[0].id
         kampung = {
             k.id for k in next(k for k in self.prov.district.kecamatan if k.id == kc).kampung
@@ -132,8 +173,8 @@ class Bench(Stack):
         for i, g in enumerate(posts):
             time.sleep(max(0.0, t0 + within_s * i / max(1, len(posts)) - time.monotonic()))
             futs.append(self.pool.press([g]))
-        pressed = _gather(futs)
-        lat = self._latency(pressed, 120)
+        pressed = self._pressed(futs)
+        lat = self._latency(pressed, 180)
         took = time.monotonic() - t0
         new_incidents = self.incidents() - inc0
         return {
@@ -152,17 +193,19 @@ class Bench(Stack):
         its backlog while `live` fresh panics arrive on other posts."""
         assert self.broker is not None
         assert self.pool is not None
+        self.settle("outage")
         self.progress(f"outage: broker down {seconds:.0f} s, {per_post} events queued per post")
         before = self.events_stored()
         inc0 = self.incidents()
         self.broker.stop()
         backlog = sum(self.pool.all("backlog", per_post, timeout=300))
+        self.sent_events += backlog
         time.sleep(seconds)
         t0 = time.monotonic()
         self.broker.start()
         live_posts = self.fresh_posts(live, random.Random(3))
         time.sleep(1.0)
-        pressed = _gather([self.pool.press([g]) for g in live_posts])
+        pressed = self._pressed([self.pool.press([g]) for g in live_posts])
         lat = self._latency(pressed, 300)
         with suppress(TimeoutError):
             wait_for(

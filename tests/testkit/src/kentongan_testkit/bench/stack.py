@@ -43,6 +43,8 @@ class Stack:
     kampung_of: dict[str, str] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
     baseline_rss_mb: float = 0.0
+    sent_events: int = 0  # every event the load generators recorded so far
+    settled_s: dict[str, float | None] = field(default_factory=dict)  # waits before scenarios
 
     def start(self) -> dict[str, float]:
         t0 = time.monotonic()
