@@ -60,6 +60,11 @@ class _Child:
             fut.set_exception(LoadgenError(f"load generator {self.index} exited"))
         self.closed.set_result(None)
 
+    def ask_to_close(self) -> None:
+        if self.proc.is_alive():
+            with self._lock:
+                self.conn.send((-1, "close", ()))
+
     def submit(self, method: str, *args: Any) -> Future[Any]:
         fut = Future[Any]()
         with self._lock:
@@ -127,9 +132,7 @@ class FleetPool:
 
     def close(self, timeout: float = 90) -> None:
         for c in self.children:
-            if c.proc.is_alive():
-                with c._lock:
-                    c.conn.send((-1, "close", ()))
+            c.ask_to_close()
         for c in self.children:
             c.proc.join(timeout)
             if c.proc.is_alive():
