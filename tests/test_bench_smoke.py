@@ -16,7 +16,8 @@ LATENCY = ("p50_ms", "p99_ms", "max_ms")
 @pytest.mark.timeout(900)
 def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
     # One database keeps CI short; `kentongan-bench` runs both by default.
-    assert main(["--quick", "--databases", "sqlite", "--out", str(tmp_path)]) == 0
+    argv = ["--quick", "--databases", "sqlite", "--procs", "2", "--out", str(tmp_path)]
+    assert main(argv) == 0
     [result_file] = tmp_path.glob("bench-*.json")
     assert result_file.with_suffix(".png").stat().st_size > 0
     r = json.loads(result_file.read_text())
@@ -29,7 +30,17 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
         pl = d["press_latency"]
         assert set(pl["press_to_incident_committed"]) == set(LATENCY)
         assert pl["press_to_incident_committed"]["p99_ms"] is not None
+        # The cloud acks after its commit: the ack reaches the post no sooner than the commit.
+        ack = pl["press_to_event_ack_at_post"]
+        assert ack["p99_ms"] is not None
+        assert ack["p50_ms"] >= pl["press_to_incident_committed"]["p50_ms"]
         assert set(pl["press_to_neighbour_siren_acked"]) == set(LATENCY)
+        # Every probe pair confirms, so neighbours' sirens sound and their acks are timed.
+        assert pl["sounding_incidents"] >= 1
+        assert pl["siren_acks"] == pl["siren_commands"] >= 1
+        assert pl["press_to_neighbour_siren_acked"]["p99_ms"] is not None
+        assert d["setup"]["loadgen_processes"] == 2
+        assert len(d["runs"]) == 1
         assert d["sustained"]["runs"]
         assert "events_per_s_zero_loss" in d["sustained"]
         assert {"panics", "incidents", "lost", "duplicated", "absorbed_without_loss"} <= set(

@@ -1,0 +1,81 @@
+"""The cloud's database read with plain SQL from outside the cloud (SQLite file or a
+throw-away PostgreSQL database), and the queries the bench measures with."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+OPENED_SQL = (
+    "SELECT e.event_id, i.opened_at, i.id FROM events e "
+    "JOIN incidents i ON i.opening_event_id = e.event_id WHERE "
+)
+OFFLINE_SQL = "SELECT gateway_id FROM gateways WHERE NOT online AND "
+# Siren "on" commands of these incidents, with the ack of the target when it has arrived.
+SIREN_SQL = (
+    "SELECT c.incident_id, c.target, a.at FROM commands c LEFT JOIN command_acks a "
+    "ON a.command_id = c.command_id AND a.gateway_id = c.target "
+    "WHERE c.action = 'siren_on' AND "
+)
+
+
+def ts(value: Any) -> float:
+    """A timestamp column as epoch seconds (SQLite gives text, PostgreSQL datetimes)."""
+    dt = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+def marks(n: int) -> str:
+    """`n` bind placeholders: only these are ever joined into SQL text."""
+    return ",".join(["%s"] * n)
+
+
+class Database:
+    """The cloud's database, read with plain SQL from outside the cloud."""
+
+    def __init__(self, kind: str, workdir: Path) -> None:
+        self.kind = kind
+        self.pg_name: str | None = None
+        if kind == "sqlite":
+            self.path = workdir / "cloud.db"
+            self.url = f"sqlite+aiosqlite:///{self.path}"
+        elif kind == "postgresql":
+            self.pg_name = f"kentongan_bench_{os.getpid()}_{time.time_ns()}"
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{self.pg_name}"'.encode())
+            self.url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.pg_name}"
+        else:
+            msg = f"unknown database {kind!r}: expected sqlite or postgresql"
+            raise ValueError(msg)
+
+    def rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        if self.kind == "sqlite":
+            lite = sqlite3.connect(self.path, timeout=30)
+            try:
+                return lite.execute(sql.replace("%s", "?"), args).fetchall()
+            finally:
+                lite.close()
+        dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={self.pg_name}"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            return list(conn.execute(sql.encode(), args).fetchall())
+
+    def scalar(self, sql: str, args: tuple[Any, ...] = ()) -> int:
+        try:
+            got = self.rows(sql, args)
+        except (sqlite3.OperationalError, psycopg.Error):
+            return 0  # the cloud has not created its tables yet
+        return int(got[0][0] or 0) if got else 0
+
+    def drop(self) -> None:
+        if self.pg_name is not None:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)'.encode())
