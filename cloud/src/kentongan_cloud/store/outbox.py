@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     func,
     or_,
     select,
@@ -114,10 +115,17 @@ class OutboxRepo:
         ]
 
     async def delivered(self, row: OutboxRow, now: datetime) -> None:
+        await self.delivered_many([row], now)
+
+    async def delivered_many(self, rows: Sequence[OutboxRow], now: datetime) -> None:
+        """Mark rows delivered, each only while this worker's lease on it holds."""
+        if not rows:
+            return
         await self.conn.execute(
             update(outbox)
-            .where(outbox.c.id == row.id, outbox.c.lease_token == row.lease_token)
-            .values(delivered_at=now, lease_until=None, attempts=outbox.c.attempts + 1)
+            .where(outbox.c.id == bindparam("b_id"), outbox.c.lease_token == bindparam("b_lease"))
+            .values(delivered_at=now, lease_until=None, attempts=outbox.c.attempts + 1),
+            [{"b_id": r.id, "b_lease": r.lease_token} for r in rows],
         )
 
     async def retry_later(
