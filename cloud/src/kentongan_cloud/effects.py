@@ -23,7 +23,7 @@ from kentongan_cloud.domain.incident import CLOSING, CONFIRMING_SOURCES, Change,
 from kentongan_cloud.domain.sites import Directory
 from kentongan_cloud.fanout import Fanout
 from kentongan_cloud.ports import Annotation, FleetAlert, IncidentNotice, NoticeReason, TimePoint
-from kentongan_cloud.records import AuditEntry, CommandRecord, OutboxItem
+from kentongan_cloud.records import AuditEntry, CommandAckRecord, CommandRecord, OutboxItem
 from kentongan_cloud.store.db import Tx
 from kentongan_cloud.timeseries import measurements
 
@@ -226,28 +226,42 @@ class Effects:
         ):
             self._point(point)
 
-    async def siren_acked(self, tx: Tx, command_id: str, gateway_id: str, now: datetime) -> None:
-        """A post switched its siren as told: one `siren` point, at the ack's arrival."""
-        cmd = await tx.commands.get(command_id)
-        if cmd is None or cmd.action not in _SIREN_ACTIONS:
-            return
-        on = cmd.action in ("siren_on", "area_alarm")
-        duration: int | None = None
-        trigger: measurements.SirenTrigger
+    async def sirens_acked(self, tx: Tx, acks: list[CommandAckRecord], now: datetime) -> None:
+        """Posts switched their sirens as told: a `siren` point each, at the ack's arrival."""
+        done = [a for a in acks if a.result == "done"]
+        cmds = await tx.commands.get_many([a.command_id for a in done])
+        durations: dict[str, int | None] = {}
+        for ack in done:
+            cmd = cmds.get(ack.command_id)
+            if cmd is None or cmd.action not in _SIREN_ACTIONS:
+                continue
+            on = cmd.action in ("siren_on", "area_alarm")
+            trigger: measurements.SirenTrigger = (
+                "confirmed"
+                if cmd.incident_id is not None
+                else "all_clear"
+                if cmd.action == "all_clear"
+                else "area_alarm"
+            )
+            if cmd.alarm_id not in durations:
+                durations[cmd.alarm_id] = await self._siren_duration(tx, cmd)
+            try:
+                place = self.site_place(ack.gateway_id)
+            except KeyError:
+                continue
+            duration = durations[cmd.alarm_id] if on else None
+            self._point(
+                measurements.siren(place, on=on, trigger=trigger, at=now, duration_s=duration)
+            )
+
+    async def _siren_duration(self, tx: Tx, cmd: CommandRecord) -> int | None:
+        """How long an "on" sounds: the incident type's limit, or the area alarm's."""
         if cmd.incident_id is not None:
-            trigger = "confirmed"
             inc = await tx.incidents.get(cmd.incident_id)
             itype = self.directory.incident_type(inc.incident_type) if inc else None
-            duration = itype.max_siren_s if itype and on else None
-        else:
-            trigger = "all_clear" if cmd.action == "all_clear" else "area_alarm"
-            alarm = await tx.commands.area_alarm(cmd.alarm_id)
-            duration = alarm.duration_s if alarm and on else None
-        try:
-            place = self.site_place(gateway_id)
-        except KeyError:
-            return
-        self._point(measurements.siren(place, on=on, trigger=trigger, at=now, duration_s=duration))
+            return itype.max_siren_s if itype else None
+        alarm = await tx.commands.area_alarm(cmd.alarm_id)
+        return alarm.duration_s if alarm else None
 
     def fleet_alert(self, gateway_id: str, kind: str, raised_at: datetime, text: str) -> None:
         site = self.directory.sites.get(gateway_id)

@@ -94,6 +94,7 @@ async def ingest(
     await _load_incidents(b, [i for i in items if isinstance(i, EventItem)])
 
     results: list[ItemResult] = []
+    cmd_acks: list[CommandAckRecord] = []
     seqs: dict[tuple[str, str], list[int]] = defaultdict(list)
     for item in items:
         if isinstance(item, EventItem):
@@ -125,13 +126,18 @@ async def ingest(
             )
             _telemetry_point(b, item)
         else:
-            cid, gid = str(item.ack.command_id), item.site.gateway_id
-            first = await tx.commands.record_ack(
-                CommandAckRecord(cid, gid, item.ack.result, item.ack.detail, now)
+            cmd_acks.append(
+                CommandAckRecord(
+                    str(item.ack.command_id),
+                    item.site.gateway_id,
+                    item.ack.result,
+                    item.ack.detail,
+                    now,
+                )
             )
-            if first and item.ack.result == "done":
-                await effects.siren_acked(tx, cid, gid, now)
             results.append(ItemResult("ok"))
+
+    await effects.sirens_acked(tx, await tx.commands.record_acks(cmd_acks), now)
 
     await tx.incidents.add(b.new)
     new_ids = {i.id for i in b.new}

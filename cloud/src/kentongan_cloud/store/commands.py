@@ -71,23 +71,31 @@ class CommandRepo:
             .values(outcome=outcome, sent_at=now if outcome == "sent" else None)
         )
 
-    async def get(self, command_id: str) -> CommandRecord | None:
-        row = (
-            await self.conn.execute(select(commands).where(commands.c.command_id == command_id))
-        ).first()
-        return None if row is None else CommandRecord(**dict(row._mapping))
+    async def get_many(self, command_ids: Sequence[str]) -> dict[str, CommandRecord]:
+        if not command_ids:
+            return {}
+        rows = await self.conn.execute(
+            select(commands).where(commands.c.command_id.in_(sorted(set(command_ids))))
+        )
+        return {r.command_id: CommandRecord(**dict(r._mapping)) for r in rows}
 
-    async def record_ack(self, ack: CommandAckRecord) -> bool:
-        """Keep the first ack of each gateway for each command (acks may be resent); True
-        when this one was the first."""
+    async def record_acks(self, acks: Sequence[CommandAckRecord]) -> list[CommandAckRecord]:
+        """Keep the first ack of each gateway for each command (acks may be resent); returns
+        the ones that were the first, in one statement for the batch."""
+        if not acks:
+            return []
+        unique = {(a.command_id, a.gateway_id): a for a in reversed(acks)}
         stmt: Any
         if self.conn.dialect.name == "postgresql":
             stmt = postgresql.insert(command_acks).on_conflict_do_nothing()
         else:
             stmt = sqlite.insert(command_acks).on_conflict_do_nothing()
         # RETURNING, not rowcount: psycopg reports no rowcount for this statement.
-        res = await self.conn.execute(stmt.returning(command_acks.c.command_id), row_of(ack))
-        return res.first() is not None
+        res = await self.conn.execute(
+            stmt.returning(command_acks.c.command_id, command_acks.c.gateway_id),
+            [row_of(a) for a in unique.values()],
+        )
+        return [unique[(r[0], r[1])] for r in res]
 
     async def for_alarm(self, alarm_id: str) -> list[CommandRecord]:
         rows = await self.conn.execute(
