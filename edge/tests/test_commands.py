@@ -46,6 +46,9 @@ class FakePost:
     def ping(self) -> str:
         return "pong"
 
+    def maintenance(self, minutes: int) -> str:
+        return f"maintenance {minutes} min"
+
     def reload(self) -> tuple[Result, str]:
         return "done", "reloaded"
 

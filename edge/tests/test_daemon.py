@@ -1,15 +1,18 @@
-"""The daemon built from files: reloading its configuration, and its heartbeat."""
+"""The daemon built from files: reloading its configuration, its heartbeat, and maintenance
+mode switched by a command from the command centre."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 import yaml
 from gpiozero.pins.mock import MockFactory
 from kentongan_edge import config
-from kentongan_edge.daemon import GatewayDaemon
+from kentongan_edge.daemon import DaemonOptions, GatewayDaemon
 from kentongan_edge.runtime import StateSettings, build_daemon, will_delay_s
+from kentongan_protocol.payloads import Command, CommandAck, Event, Maintenance
 from kentongan_protocol.provisioning.gateway import Gateway
 from kentongan_protocol.provisioning.profile import EdgeProfile
 
@@ -126,3 +129,105 @@ def test_will_delay_keeps_offline_detection_within_20_s() -> None:
     for keepalive in range(5, 14):
         assert 1.5 * keepalive + will_delay_s(keepalive) <= 20
     assert will_delay_s(10) == 5
+
+
+# --- maintenance switched by a command ---------------------------------------------------
+
+BUTTON, TYPE = "tombol_kebakaran", "kebakaran"
+
+
+def maintenance(on: bool, minutes: int | None = None) -> bytes:
+    body = Maintenance(action="maintenance", on=on, minutes=minutes)
+    return Command(command_id=uuid.uuid4(), body=body).encode()
+
+
+class Post:
+    """A daemon without a broker; its events and heartbeats stay in the outbox."""
+
+    def __init__(self, d: GatewayDaemon, seen: list[Event]) -> None:
+        self.d = d
+        self.seen = seen
+
+    def send(self, raw: bytes, expiry_s: int | None = 30) -> CommandAck:
+        ack = self.d.commands.on_command(raw, expiry_s)
+        assert ack is not None
+        return ack
+
+    def panic(self) -> Event:
+        self.d.actions.panic_held(BUTTON, TYPE)
+        return self.seen[-1]
+
+    @property
+    def heartbeats(self) -> int:
+        return self.d.outbox.depth - self.d.outbox.event_depth
+
+
+async def started_post(tmp: Path, gw: Gateway, profile: EdgeProfile) -> Post:
+    seen: list[Event] = []
+    d = build_daemon(
+        config.load(write(tmp, gw, profile)),
+        state=StateSettings(path=tmp / "o.db"),
+        link=None,
+        factory=MockFactory(),
+        options=DaemonOptions(event_hooks=[seen.append]),
+    )
+    await d.start()
+    return Post(d, seen)
+
+
+def test_command_switches_maintenance_on_and_off(
+    tmp_path: Path, gateway: Gateway, profile: EdgeProfile
+) -> None:
+    async def scenario() -> None:
+        p = await started_post(tmp_path, gateway, profile)
+        on = maintenance(True, 45)
+        ack = p.send(on)
+        assert (ack.result, ack.detail) == (
+            "done",
+            "maintenance on for 45 min: events go out as status=test",
+        )
+        assert p.d.in_maintenance()
+        assert p.heartbeats == 1  # told the command centre at once
+        beat = p.d.telemetry()
+        assert beat.maintenance
+        assert beat.maintenance_left_s is not None
+        assert 45 * 60 - 5 <= beat.maintenance_left_s <= 45 * 60
+        panic = p.panic()
+        assert panic.status == "test"
+        (key,) = p.d.alarms.active()
+        await asyncio.sleep(3.3)  # only a chirp, not the fire pattern's minutes
+        assert not p.d.alarms.is_active(key)
+
+        assert p.send(on).result == "duplicate"  # redelivered: applied once
+        off = p.send(maintenance(False))
+        assert (off.result, off.detail) == ("done", "maintenance off")
+        assert not p.d.in_maintenance()
+        assert p.heartbeats == 2
+        assert (p.d.telemetry().maintenance, p.d.telemetry().maintenance_left_s) == (False, None)
+        assert p.panic().status == "actual"
+        await p.d.stop()
+
+    asyncio.run(scenario())
+
+
+def test_expired_or_unbounded_maintenance_commands_change_nothing(
+    tmp_path: Path, gateway: Gateway, profile: EdgeProfile
+) -> None:
+    async def scenario() -> None:
+        p = await started_post(tmp_path, gateway, profile)
+        assert p.send(maintenance(True, 30), expiry_s=0).result == "expired"
+        assert p.send(maintenance(True, 30), expiry_s=None).result == "rejected"
+        assert not p.d.in_maintenance()
+        p.d.set_maintenance(30)  # switched on at the post
+        assert p.send(maintenance(False), expiry_s=0).result == "expired"
+        assert p.d.in_maintenance()
+        bad = p.send(
+            b'{"command_id": "%s", "body": {"action": "maintenance", "on": true}}'
+            % str(uuid.uuid4()).encode()
+        )
+        assert bad.result == "rejected"
+        assert "needs minutes" in str(bad.detail)
+        assert p.d.in_maintenance()
+        await p.d.stop()
+
+    asyncio.run(scenario())

@@ -20,6 +20,7 @@ from kentongan_protocol.payloads import (
     Event,
     EventAck,
     GatewayState,
+    Maintenance,
     SirenOn,
     Telemetry,
     decode,
@@ -120,6 +121,31 @@ def test_command_bodies_are_discriminated() -> None:
             b'{"command_id": "%s", "body": {"action": "self_destruct"}}'
             % str(uuid.uuid4()).encode(),
         )
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ('{"action": "maintenance", "on": true}', "needs minutes"),
+        ('{"action": "maintenance", "on": true, "minutes": 0}', "body.maintenance.minutes"),
+        ('{"action": "maintenance", "on": true, "minutes": 1441}', "body.maintenance.minutes"),
+        ('{"action": "maintenance", "on": false, "minutes": 5}', "takes no minutes"),
+        ('{"action": "maintenance", "on": "yes", "minutes": 5}', "body.maintenance.on"),
+    ],
+)
+def test_maintenance_command_is_bounded(body: str, where: str) -> None:
+    raw = f'{{"command_id": "{uuid.uuid4()}", "body": {body}}}'.encode()
+    with pytest.raises(PayloadError, match=where):
+        decode(Command, raw)
+
+
+def test_maintenance_command_round_trips() -> None:
+    for body in (
+        Maintenance(action="maintenance", on=True, minutes=90),
+        Maintenance(action="maintenance", on=False),
+    ):
+        cmd = Command(command_id=uuid.uuid4(), body=body)
+        assert decode(Command, cmd.encode()).body == body
 
 
 def test_other_payloads_validate() -> None:

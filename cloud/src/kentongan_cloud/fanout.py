@@ -1,4 +1,5 @@
-"""Siren fan-out: expiring, revisioned commands to neighbouring posts and district broadcasts.
+"""Siren fan-out: expiring, revisioned commands to neighbouring posts and district broadcasts;
+also a post's maintenance switch, delivered the same way.
 
 Commands are outbox rows: the envelope holds the target, the wire bytes and the moment the
 command stops making sense. A worker that delivers late sends only the remaining expiry, and
@@ -16,6 +17,7 @@ from kentongan_protocol.payloads import (
     AreaFilter,
     Broadcast,
     Command,
+    Maintenance,
     SirenOff,
     SirenOn,
 )
@@ -39,6 +41,11 @@ class CommandEnvelope(BaseModel):
     command_id: str
     expires_at: AwareDatetime
     body: str  # the wire JSON
+
+
+def maintenance_key(gateway_id: str) -> str:
+    """The `alarm_id` under which one post's maintenance commands are kept together."""
+    return str(uuid.uuid5(_NS, f"maintenance:{gateway_id}"))
 
 
 @dataclass
@@ -193,3 +200,21 @@ class Fanout:
             items.append(item)
             recs.append(rec)
         return items, recs
+
+    def maintenance(
+        self, gateway_id: str, body: Maintenance, now: datetime, *, revision: int
+    ) -> tuple[OutboxItem, CommandRecord]:
+        """Maintenance on (for `minutes`) or off at one post. A fresh command_id each time: a
+        technician who asks again means it, and the post must not take it for a repeat."""
+        cmd_id = str(uuid.uuid4())
+        wire = Command(command_id=uuid.UUID(cmd_id), issued_at=now, body=body).encode()
+        return self._command(
+            gateway_id,
+            cmd_id,
+            wire.decode(),
+            now,
+            action="maintenance_on" if body.on else "maintenance_off",
+            alarm_id=maintenance_key(gateway_id),
+            revision=revision,
+            incident_id=None,
+        )

@@ -1,4 +1,5 @@
-"""Operators' actions: incident steps, notes, sirens for an incident, area alarms.
+"""Operators' actions: incident steps, notes, sirens for an incident, area alarms; and
+technicians' switch of a post's maintenance mode.
 
 Each action is one transaction: the change, its audit line and its outbox rows commit
 together; a conflicting concurrent change is retried from a fresh read.
@@ -11,15 +12,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from kentongan_protocol.payloads import AreaFilter
+from kentongan_protocol.payloads import AreaFilter, Maintenance
 
 from kentongan_cloud.clock import Clock
 from kentongan_cloud.domain.incident import Action, Change, Incident, locate, transition
 from kentongan_cloud.domain.sites import Directory
 from kentongan_cloud.effects import Effects
 from kentongan_cloud.errors import ConflictError, NotFoundError, StaleWriteError
-from kentongan_cloud.fanout import Fanout
-from kentongan_cloud.records import AreaAlarmRecord
+from kentongan_cloud.fanout import Fanout, maintenance_key
+from kentongan_cloud.records import AreaAlarmRecord, CommandRecord, GatewayAuditEntry
 from kentongan_cloud.store.db import Database, Tx
 
 T = TypeVar("T")
@@ -216,5 +217,39 @@ class Operations:
             await tx.commands.add(recs)
             await tx.outbox.add(items, now)
             return await tx.commands.area_alarm(alarm_id) or alarm
+
+        return await self._retry(work)
+
+    async def maintenance(self, gateway_id: str, minutes: int | None, actor: str) -> CommandRecord:
+        """Switch a post's maintenance mode on for `minutes`, or off (None): one expiring
+        command, audited, in one transaction. An offline post gets it if it is back before
+        the command expires."""
+
+        async def work(tx: Tx) -> CommandRecord:
+            rows = await tx.fleet.rows(gateway_id)
+            if not rows:
+                msg = f"gateway {gateway_id} not found"
+                raise NotFoundError(msg)
+            row = rows[0]
+            if row["revoked"]:
+                reason = f" ({row['revoked_reason']})" if row["revoked_reason"] else ""
+                msg = f"gateway {gateway_id} is revoked{reason}: it takes no commands"
+                raise ConflictError(msg)
+            if row["retired"]:
+                msg = f"gateway {gateway_id} is retired: it takes no commands"
+                raise ConflictError(msg)
+            now = self.clock.now()
+            body = Maintenance(action="maintenance", on=minutes is not None, minutes=minutes)
+            earlier = await tx.commands.for_alarm(maintenance_key(gateway_id))
+            item, rec = Fanout(self.directory, self.command_expiry_s).maintenance(
+                gateway_id, body, now, revision=len(earlier) + 1
+            )
+            await tx.commands.add([rec])
+            await tx.outbox.add([item], now)
+            detail = f"{minutes} min" if minutes is not None else ""
+            await tx.fleet.audit(
+                GatewayAuditEntry(gateway_id, now, actor, rec.action, detail, rec.command_id)
+            )
+            return rec
 
         return await self._retry(work)

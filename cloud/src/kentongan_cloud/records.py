@@ -79,6 +79,18 @@ class AuditEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class GatewayAuditEntry:
+    """What a technician or admin did to a post from the command centre."""
+
+    gateway_id: str
+    at: datetime
+    actor: str
+    action: str
+    detail: str
+    command_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CommandRecord:
     """A siren command or broadcast as sent (or still to send), for the ack view."""
 

@@ -196,6 +196,12 @@ class PostActions:
             f"{self.d.outbox.shed_count} shed; cpu {r.cpu_temp_c} C; disk {r.disk_used_pct}%"
         )
 
+    def maintenance(self, minutes: int) -> str:
+        self.d.set_maintenance(minutes)
+        if minutes <= 0:
+            return "maintenance off"
+        return f"maintenance on for {minutes} min: events go out as status=test"
+
     def ping(self) -> str:
         up = int(self.d.loop.time() - self.d.started)
         return f"pong: session {self.d.session_id}, up {up} s, outbox {self.d.outbox.depth}"

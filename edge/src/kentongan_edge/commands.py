@@ -28,6 +28,7 @@ from kentongan_protocol.payloads import (
     Broadcast,
     Command,
     CommandAck,
+    Maintenance,
     Ping,
     Reload,
     SelfTest,
@@ -62,6 +63,8 @@ class Actions(Protocol):
     def self_test(self, duration_s: int) -> str: ...
 
     def ping(self) -> str: ...
+
+    def maintenance(self, minutes: int) -> str: ...
 
     def reload(self) -> tuple[Result, str]: ...
 
@@ -177,21 +180,29 @@ class CommandHandler:
         self._log.info("command %s (%s): %s %s", cid, body.action, result, detail or "")
         return self._reply(cmd.command_id, result, detail)
 
-    def _apply(self, body: SirenOn | SirenOff | SelfTest | Ping | Reload) -> tuple[Result, str]:
+    def _apply(
+        self, body: SirenOn | SirenOff | SelfTest | Ping | Reload | Maintenance
+    ) -> tuple[Result, str]:
+        if isinstance(body, SirenOn | SirenOff):
+            return self._apply_siren(body)
+        if isinstance(body, SelfTest):
+            return "done", self._actions.self_test(body.duration_s)
+        if isinstance(body, Ping):
+            return "done", self._actions.ping()
+        if isinstance(body, Maintenance):
+            # The same switch as the post's console; an "off" carries no minutes.
+            return "done", self._actions.maintenance(body.minutes or 0)
+        return self._actions.reload()
+
+    def _apply_siren(self, body: SirenOn | SirenOff) -> tuple[Result, str]:
         if isinstance(body, SirenOn):
             pattern = self._actions.pattern(body.pattern)
             if pattern is None:
                 return "rejected", f"unknown siren pattern {body.pattern!r}"
             self._actions.sound(alarm_key(body.alarm_id), pattern, body.duration_s)
             return "done", f"sounding {body.pattern} for {body.duration_s} s"
-        if isinstance(body, SirenOff):
-            was = self._actions.silence(alarm_key(body.alarm_id))
-            return "done", "silenced" if was else "was not sounding"
-        if isinstance(body, SelfTest):
-            return "done", self._actions.self_test(body.duration_s)
-        if isinstance(body, Ping):
-            return "done", self._actions.ping()
-        return self._actions.reload()
+        was = self._actions.silence(alarm_key(body.alarm_id))
+        return "done", "silenced" if was else "was not sounding"
 
     def on_broadcast(self, raw: bytes, expiry_s: int | None) -> CommandAck | None:
         """A district broadcast: area alarm (titir) or all-clear (aman); posts outside the

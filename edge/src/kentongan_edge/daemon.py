@@ -8,6 +8,7 @@ sent, so it sounds at once whether the broker is reachable or not.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -211,17 +212,27 @@ class GatewayDaemon:
             hook(event)
         return event
 
-    def in_maintenance(self) -> bool:
+    def maintenance_left_s(self) -> float:
+        """Seconds of maintenance mode left (0 when off); the CLI may have set it."""
         until = self.meta.get(MAINTENANCE_KEY)
-        return until is not None and float(until) > time.time()
+        return 0.0 if until is None else max(0.0, float(until) - time.time())
+
+    def in_maintenance(self) -> bool:
+        return self.maintenance_left_s() > 0
 
     def set_maintenance(self, minutes: float) -> None:
-        """Maintenance for `minutes` (0 ends it): events go out as status=test."""
+        """Maintenance for `minutes` (0 ends it): events go out as status=test. The console,
+        the command centre's command and fleetsim all switch it here."""
         if minutes <= 0:
             self.meta.delete(MAINTENANCE_KEY)
+            self.log.warning("maintenance off")
         else:
             self.meta.set(MAINTENANCE_KEY, str(time.time() + minutes * 60))
+            self.log.warning("maintenance on for %g min: events go out as status=test", minutes)
         self.update_led()
+        if self.options.telemetry:
+            # The command centre sees the switch now, not at the next heartbeat.
+            self._send_telemetry()
 
     def update_led(self) -> None:
         if self.alarms.active():
@@ -299,6 +310,7 @@ class GatewayDaemon:
     def telemetry(self) -> Telemetry:
         r = self.probe.read()
         a = self.actions
+        left = self.maintenance_left_s()
         return Telemetry(
             session_id=self.session_id,
             sent_at=datetime.now(UTC),
@@ -313,12 +325,17 @@ class GatewayDaemon:
             battery_low=a.battery_low,
             tamper=a.tamper_open,
             on_duty=a.on_duty,
+            maintenance=left > 0,
+            maintenance_left_s=math.ceil(left) if left > 0 else None,
             outbox_depth=self.outbox.depth,
             shed_count=self.outbox.shed_count,
         )
 
     def _beat(self, period: float) -> None:
         self._heartbeat = self.loop.call_later(period, self._beat, period)
+        self._send_telemetry()
+
+    def _send_telemetry(self) -> None:
         payload = self.telemetry().encode()
         if self.link is not None and self.link.publish(self.topics[Suffix.TELEMETRY], payload):
             return

@@ -138,6 +138,9 @@ class Telemetry(Payload):
     battery_low: bool = False
     tamper: bool = False
     on_duty: bool = False
+    maintenance: bool = False
+    # Seconds left, not an end time: the Pi's clock may be stale.
+    maintenance_left_s: Annotated[int, Field(ge=0)] | None = None
     outbox_depth: Annotated[int, Field(ge=0)]
     shed_count: Annotated[int, Field(ge=0)]
 
@@ -182,8 +185,30 @@ class Reload(Payload):
     action: Literal["reload"]
 
 
+MAX_MAINTENANCE_MIN = 1440
+
+
+class Maintenance(Payload):
+    """Maintenance mode switched from the command centre: for `minutes`, or off. While on,
+    the post's events go out as status=test (paging nobody) and a panic only chirps."""
+
+    action: Literal["maintenance"]
+    on: bool
+    minutes: Annotated[int, Field(ge=1, le=MAX_MAINTENANCE_MIN)] | None = None
+
+    @model_validator(mode="after")
+    def _minutes_with_on(self) -> Maintenance:
+        if self.on and self.minutes is None:
+            msg = "maintenance on needs minutes (1..1440)"
+            raise ValueError(msg)
+        if not self.on and self.minutes is not None:
+            msg = "maintenance off takes no minutes"
+            raise ValueError(msg)
+        return self
+
+
 CommandBody = Annotated[
-    SirenOn | SirenOff | SelfTest | Ping | Reload, Field(discriminator="action")
+    SirenOn | SirenOff | SelfTest | Ping | Reload | Maintenance, Field(discriminator="action")
 ]
 
 

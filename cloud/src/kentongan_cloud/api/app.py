@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from kentongan_cloud.api import (
     routes_auth,
     routes_fleet,
+    routes_gateways,
     routes_incidents,
     routes_intake,
     routes_ops,
@@ -63,7 +64,15 @@ def create_app(settings: Settings, *, runtime: CloudRuntime | None = None) -> Fa
     )
     if runtime is not None:
         app.state.runtime = runtime
-    modules = (routes_auth, routes_incidents, routes_fleet, routes_ops, routes_intake, routes_users)
+    modules = (
+        routes_auth,
+        routes_incidents,
+        routes_fleet,
+        routes_gateways,
+        routes_ops,
+        routes_intake,
+        routes_users,
+    )
     for module in modules:
         app.include_router(module.router)
     if runtime is not None and runtime.responders is not None:

@@ -102,6 +102,10 @@ Reader = Annotated[Principal, Depends(require(*READERS, doing="read incidents"))
 FleetReader = Annotated[Principal, Depends(require(*READERS, doing="read the fleet"))]
 IncidentActor = Annotated[Principal, Depends(require(*ACTORS, doing="change incidents"))]
 AreaActor = Annotated[Principal, Depends(require(*ACTORS, doing="sound area alarms"))]
+Technician = Annotated[
+    Principal,
+    Depends(require("technician", "admin", doing="switch a post's maintenance mode")),
+]
 Guard = Annotated[Principal, Depends(require("guard", doing="report from a post's phone"))]
 Admin = Annotated[Principal, Depends(require("admin", doing="manage user accounts"))]
 # A responder's list is filtered in the query; one incident is checked on its id.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from kentongan_protocol.ids import Id
@@ -276,11 +276,15 @@ class GatewayPublic(Body):
     staffed: bool
     duty_since: datetime | None
     alarms: list[str]
+    maintenance: bool  # as the last heartbeat said
+    maintenance_until: datetime | None  # that heartbeat's arrival plus the time it had left
     sessions: list[SessionPublic] = []
 
     @classmethod
     def of(cls, row: dict[str, Any], sessions: list[SessionSeq]) -> GatewayPublic:
         reported = row["reported_config_hash"]
+        tel, tel_at = row["last_telemetry"] or {}, row["last_telemetry_at"]
+        left = tel.get("maintenance_left_s")
         return cls(
             gateway_id=row["gateway_id"],
             post_name=row["post_name"],
@@ -302,6 +306,8 @@ class GatewayPublic(Body):
             staffed=row["on_duty"],
             duty_since=row["duty_since"],
             alarms=list(row["alarms"]),
+            maintenance=bool(tel.get("maintenance", False)),
+            maintenance_until=tel_at + timedelta(seconds=left) if tel_at and left else None,
             sessions=[SessionPublic.of(s) for s in sessions],
         )
 

@@ -25,10 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from kentongan_cloud.domain.fleet import AlarmKind, GatewayHealth
 from kentongan_cloud.domain.sites import Directory
 from kentongan_cloud.errors import StaleWriteError
-from kentongan_cloud.records import FleetAlarmRecord
+from kentongan_cloud.records import FleetAlarmRecord, GatewayAuditEntry
 from kentongan_cloud.store.base import metadata
 from kentongan_cloud.store.grafana_views import sync_names
-from kentongan_cloud.store.types import UtcDateTime
+from kentongan_cloud.store.types import UtcDateTime, row_of
 
 gateways = Table(
     "gateways",
@@ -71,6 +71,18 @@ fleet_alarms = Table(
     Column("cleared_at", UtcDateTime),
     Column("alerted_at", UtcDateTime),
     Column("detail", Text, nullable=False),
+)
+
+gateway_audit = Table(
+    "gateway_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("gateway_id", String(32), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("command_id", String(36)),
 )
 
 _HEALTH = [
@@ -148,11 +160,9 @@ class FleetRepo:
                     update(gateways).where(gateways.c.gateway_id == gid).values(**values)
                 )
             else:
-                await self.conn.execute(
-                    insert(gateways).values(
-                        gateway_id=gid, online=False, on_duty=False, alarms=[], version=0, **values
-                    )
-                )
+                # `values` also says online=False for a revoked post: merged, not repeated.
+                fresh = {"gateway_id": gid, "online": False, "on_duty": False, "alarms": []}
+                await self.conn.execute(insert(gateways).values(**(fresh | values), version=0))
         for gid in known - set(d.sites) - set(d.revoked_sites):
             await self.conn.execute(
                 update(gateways)
@@ -258,3 +268,19 @@ class FleetRepo:
             .values(alerted_at=at)
         )
         return bool(res.rowcount == 1)
+
+    async def audit(self, entry: GatewayAuditEntry) -> None:
+        await self.conn.execute(insert(gateway_audit).values(**row_of(entry)))
+
+    async def audit_of(self, gateway_id: str, limit: int = 50) -> list[GatewayAuditEntry]:
+        """The newest first."""
+        rows = await self.conn.execute(
+            select(gateway_audit)
+            .where(gateway_audit.c.gateway_id == gateway_id)
+            .order_by(gateway_audit.c.id.desc())
+            .limit(limit)
+        )
+        return [
+            GatewayAuditEntry(r.gateway_id, r.at, r.actor, r.action, r.detail, r.command_id)
+            for r in rows
+        ]

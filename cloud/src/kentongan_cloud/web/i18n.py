@@ -158,6 +158,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "outbox": ("Antrean", "Outbox"),
     "power": ("Daya", "Power"),
     "staffed": ("Dijaga", "Staffed"),
+    "maintenance": ("perawatan", "maintenance"),
+    "until": ("s/d", "until"),
     "yes": ("ya", "yes"),
     "no": ("tidak", "no"),
     "area": ("Wilayah", "Area"),
