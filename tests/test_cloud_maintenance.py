@@ -21,7 +21,7 @@ from kentongan_testkit.cloudharness import CloudHarness, Recorders
 
 from tests.test_cloud_incidents import operator_token
 from tests.test_cloud_intake import incidents
-from tests.test_edge_delivery import GATEWAY, start_post
+from tests.test_edge_delivery import GATEWAY, Posts
 
 POST = GATEWAY
 BUTTON = "tombol_kebakaran"
@@ -35,11 +35,8 @@ def post(
     """The real daemon, heartbeats on (the command centre learns the mode from them)."""
     profile = EdgeProfile.from_district(provisioning.district)
     with VirtualFleet() as fleet:
-        gw = start_post(
-            fleet, provisioning, profile, broker, secrets_store, tmp_path, telemetry=True
-        )
-        assert gw.wait_connected()
-        yield gw
+        posts = Posts(fleet, provisioning, profile, broker, secrets_store, tmp_path)
+        yield posts.online(telemetry=True)
 
 
 def switch(h: CloudHarness, token: str, body: dict[str, Any]) -> dict[str, Any]:

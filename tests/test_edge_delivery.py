@@ -19,7 +19,9 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -134,40 +136,53 @@ def cloud(mqtt_client: ClientFactory, provisioning: Provisioning) -> Iterator[Cl
     c.close()
 
 
-def start_post(
-    fleet: VirtualFleet,
-    provisioning: Provisioning,
-    profile: EdgeProfile,
-    broker: MosquittoProcess,
-    secrets_store: SecretStore,
-    workdir: Path,
-    *,
-    password: str | None = None,
-    **options: object,
-) -> VirtualGateway:
-    gw = quick(provisioning.gateways[GATEWAY].gateway)
-    opts = {"resend_after_s": 1.0, "telemetry": False, **options}
-    return fleet.add(
-        gw,
-        profile,
-        broker_port=broker.port,
-        password=password if password is not None else secrets_store.get_or_create(GATEWAY),
-        workdir=workdir,
-        options=VirtualOptions(**opts),  # type: ignore[arg-type]
-    )
+@dataclass(frozen=True)
+class Posts:
+    """Starts the post GATEWAY (a virtual gateway) on the test's broker and work folder, with
+    its own credentials unless told otherwise; resends after 1 s and no telemetry by default."""
+
+    fleet: VirtualFleet
+    provisioning: Provisioning
+    profile: EdgeProfile
+    broker: MosquittoProcess
+    secrets_store: SecretStore
+    workdir: Path
+
+    def start(self, *, password: str | None = None, **options: Any) -> VirtualGateway:
+        gw = quick(self.provisioning.gateways[GATEWAY].gateway)
+        opts = {"resend_after_s": 1.0, "telemetry": False, **options}
+        if password is None:
+            password = self.secrets_store.get_or_create(GATEWAY)
+        return self.fleet.add(
+            gw,
+            self.profile,
+            broker_port=self.broker.port,
+            password=password,
+            workdir=self.workdir,
+            options=VirtualOptions(**opts),
+        )
+
+    def online(self, **options: Any) -> VirtualGateway:
+        """Started, and connected to the broker."""
+        post = self.start(**options)
+        assert post.wait_connected()
+        return post
 
 
-def test_panic_is_forgotten_only_on_the_clouds_ack(
+@pytest.fixture
+def posts(
     fleet: VirtualFleet,
-    cloud: Cloud,
     provisioning: Provisioning,
     profile: EdgeProfile,
     broker: MosquittoProcess,
     secrets_store: SecretStore,
     tmp_path: Path,
-) -> None:
-    post = start_post(fleet, provisioning, profile, broker, secrets_store, tmp_path)
-    assert post.wait_connected()
+) -> Posts:
+    return Posts(fleet, provisioning, profile, broker, secrets_store, tmp_path)
+
+
+def test_panic_is_forgotten_only_on_the_clouds_ack(posts: Posts, cloud: Cloud) -> None:
+    post = posts.online()
     assert post.fleet.call(lambda: post.d.link is not None and post.d.link.nodelay())
     (panic,) = post.press("tombol_kebakaran", HOLD)
     assert cloud.wait_for({str(panic.event_id)})
@@ -196,13 +211,7 @@ def test_panic_is_forgotten_only_on_the_clouds_ack(
 
 
 def test_broker_kill_9_loses_pubacked_events_and_resends_bring_them_all(
-    fleet: VirtualFleet,
-    mqtt_client: ClientFactory,
-    provisioning: Provisioning,
-    profile: EdgeProfile,
-    broker: MosquittoProcess,
-    secrets_store: SecretStore,
-    tmp_path: Path,
+    posts: Posts, mqtt_client: ClientFactory, provisioning: Provisioning, broker: MosquittoProcess
 ) -> None:
     district = provisioning.district.district.id
     # The cloud's persistent session holds its subscription while the cloud is away, so the
@@ -210,10 +219,7 @@ def test_broker_kill_9_loses_pubacked_events_and_resends_bring_them_all(
     away = mqtt_client("cloud", clean_start=False, session_expiry_s=300)
     away.subscribe(gateway_topic(district, GATEWAY, Suffix.EVENT))
     away.disconnect()
-    post = start_post(
-        fleet, provisioning, profile, broker, secrets_store, tmp_path, resend_after_s=2.0
-    )
-    assert post.wait_connected()
+    post = posts.online(resend_after_s=2.0)
     sent = {str(e.event_id) for e in post.emit_many(1000)}
     assert post.wait_until(lambda d: d.sender.waiting_for_ack() == sent, 30)
     broker.kill()  # kill -9: its queue of 1,000 PUBACKed events is gone
@@ -229,16 +235,9 @@ def test_broker_kill_9_loses_pubacked_events_and_resends_bring_them_all(
 
 
 def test_events_made_while_the_broker_is_down_arrive_afterwards(
-    fleet: VirtualFleet,
-    mqtt_client: ClientFactory,
-    provisioning: Provisioning,
-    profile: EdgeProfile,
-    broker: MosquittoProcess,
-    secrets_store: SecretStore,
-    tmp_path: Path,
+    posts: Posts, mqtt_client: ClientFactory, provisioning: Provisioning, broker: MosquittoProcess
 ) -> None:
-    post = start_post(fleet, provisioning, profile, broker, secrets_store, tmp_path)
-    assert post.wait_connected()
+    post = posts.online()
     broker.stop()
     assert post.wait_until(lambda d: d.link is not None and not d.link.connected)
     siren: list[bool] = []
@@ -280,20 +279,9 @@ def old_backlog(path: Path, n: int) -> set[str]:
     return ids
 
 
-def test_a_new_panic_overtakes_a_long_backlog(
-    fleet: VirtualFleet,
-    cloud: Cloud,
-    provisioning: Provisioning,
-    profile: EdgeProfile,
-    broker: MosquittoProcess,
-    secrets_store: SecretStore,
-    tmp_path: Path,
-) -> None:
-    backlog = old_backlog(tmp_path / f"{GATEWAY}.outbox.db", 5000)
-    post = start_post(
-        fleet, provisioning, profile, broker, secrets_store, tmp_path, resend_after_s=30.0
-    )
-    assert post.wait_connected()
+def test_a_new_panic_overtakes_a_long_backlog(posts: Posts, cloud: Cloud) -> None:
+    backlog = old_backlog(posts.workdir / f"{GATEWAY}.outbox.db", 5000)
+    post = posts.online(resend_after_s=30.0)
     # Without the cloud's acks the backlog stops at the unacknowledged limit (2,000)...
     assert post.wait_until(lambda d: len(cloud.ids()) >= 2000, 30)
     panic = post.raise_panic("tombol_banjir")
@@ -342,16 +330,14 @@ def test_publish_on_a_wrong_topic_is_refused_loudly_and_kept(
 
 
 def test_revoked_gateway_is_cut_off_and_keeps_its_events(
-    fleet: VirtualFleet,
+    posts: Posts,
     provisioning: Provisioning,
-    profile: EdgeProfile,
     broker: MosquittoProcess,
     secrets_store: SecretStore,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    post = start_post(fleet, provisioning, profile, broker, secrets_store, tmp_path)
-    assert post.wait_connected()
+    post = posts.online()
     secrets_dir = secrets_store.directory
     args = ["revoke", GATEWAY, "--reason", "dicuri", "--config", str(provisioning.root)]
     args += ["--out", str(tmp_path / "out"), "--secrets", str(secrets_dir)]
@@ -366,18 +352,10 @@ def test_revoked_gateway_is_cut_off_and_keeps_its_events(
 
 
 def test_bad_credentials_stop_the_retries_with_a_clear_error(
-    fleet: VirtualFleet,
-    provisioning: Provisioning,
-    profile: EdgeProfile,
-    broker: MosquittoProcess,
-    secrets_store: SecretStore,
-    tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
+    posts: Posts, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.CRITICAL, logger="kentongan_edge"):
-        post = start_post(
-            fleet, provisioning, profile, broker, secrets_store, tmp_path, password="salah"
-        )
+        post = posts.start(password="salah")
         assert post.wait_until(lambda d: d.refused is not None, 10)
     # Mosquitto 2.0 answers a wrong password with 0x87 (not authorised), newer ones 0x86.
     assert f"refused user '{GATEWAY}'" in caplog.text
@@ -392,19 +370,12 @@ def test_bad_credentials_stop_the_retries_with_a_clear_error(
 
 
 def test_birth_and_last_will_carry_the_session(
-    fleet: VirtualFleet,
-    mqtt_client: ClientFactory,
-    provisioning: Provisioning,
-    profile: EdgeProfile,
-    broker: MosquittoProcess,
-    secrets_store: SecretStore,
-    tmp_path: Path,
+    posts: Posts, mqtt_client: ClientFactory, provisioning: Provisioning
 ) -> None:
     watcher = mqtt_client("cloud")
     watcher.subscribe(gateway_topic(provisioning.district.district.id, GATEWAY, Suffix.STATE))
     # keepalive 12 s: the will waits 2 s (1.5 x 12 + 2 = 20 s to notice a dead post).
-    post = start_post(fleet, provisioning, profile, broker, secrets_store, tmp_path, keepalive_s=12)
-    assert post.wait_connected()
+    post = posts.online(keepalive_s=12)
     birth = GatewayState.model_validate_json(watcher.get().payload)
     assert (birth.state, birth.session_id) == ("online", post.session_id)
     post.drop_link()  # gone without DISCONNECT, like a power cut

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from kentongan_cloud.web.ratelimit import PER_BROWSER_PER_HOUR
+from kentongan_cloud.web.report_form import HONEYPOT
 from kentongan_testkit.cloudharness import CloudHarness
 
 from .conftest import Browser
@@ -64,3 +66,19 @@ def test_guest_report_field_errors(
     r = _send(browser, _good(web) | change)
     assert r.status_code == 422
     assert f'<p class="error" id="{field}-error">{message}</p>' in r.text
+
+
+def test_guest_report_refusals_store_nothing(browser: Browser, web: CloudHarness) -> None:
+    """The same gate as the incident form: CSRF, honeypot, then the per-browser limit."""
+    browser.get("/lapor/tamu")
+    forged = browser.post("/lapor/tamu", data=_good(web) | {"csrf": "forged"})
+    assert forged.status_code == 403
+    assert "Formulir kedaluwarsa" in forged.text
+    assert _send(browser, _good(web) | {HONEYPOT: "http://spam.example"}).status_code == 400
+    assert web.db(lambda tx: tx.web.guest_reports()) == []
+    for _ in range(PER_BROWSER_PER_HOUR):  # refused posts are not counted
+        assert _send(browser, _good(web)).status_code == 303
+    r = _send(browser, _good(web))
+    assert r.status_code == 429
+    assert "Terlalu banyak laporan dari perangkat ini" in r.text
+    assert len(web.db(lambda tx: tx.web.guest_reports())) == PER_BROWSER_PER_HOUR

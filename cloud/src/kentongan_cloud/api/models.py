@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from kentongan_protocol.ids import Id
 from kentongan_protocol.payloads import AreaFilter, Position
@@ -13,11 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from kentongan_cloud.domain.incident import Incident
 from kentongan_cloud.records import (
     AreaAlarmRecord,
-    AuditEntry,
     CommandAckRecord,
     CommandRecord,
-    EventRecord,
-    FleetAlarmRecord,
     SessionSeq,
 )
 
@@ -42,6 +39,15 @@ UNPROCESSABLE: dict[int | str, dict[str, Any]] = {
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RecordPublic(Body):
+    """A stored record shown as is: each field read from the record's attribute of that name
+    (the record's other attributes, such as a password hash, stay out)."""
+
+    @classmethod
+    def of(cls, record: object) -> Self:
+        return cls.model_validate(record, from_attributes=True)
 
 
 class LoginBody(Body):
@@ -148,18 +154,14 @@ class IncidentPublic(Body):
         )
 
 
-class AuditPublic(Body):
+class AuditPublic(RecordPublic):
     at: datetime
     actor: str
     action: str
     detail: str
 
-    @classmethod
-    def of(cls, a: AuditEntry) -> AuditPublic:
-        return cls(at=a.at, actor=a.actor, action=a.action, detail=a.detail)
 
-
-class EventPublic(Body):
+class EventPublic(RecordPublic):
     event_id: str
     gateway_id: str | None
     source: str
@@ -173,25 +175,8 @@ class EventPublic(Body):
     received_at: datetime
     outcome: str
 
-    @classmethod
-    def of(cls, e: EventRecord) -> EventPublic:
-        return cls(
-            event_id=e.event_id,
-            gateway_id=e.gateway_id,
-            source=e.source,
-            kind=e.kind,
-            input=e.input,
-            status=e.status,
-            historical=e.historical,
-            seq=e.seq,
-            occurred_at=e.occurred_at,
-            clock_synced=e.clock_synced,
-            received_at=e.received_at,
-            outcome=e.outcome,
-        )
 
-
-class CommandAckPublic(Body):
+class CommandAckPublic(RecordPublic):
     gateway_id: str
     result: str
     detail: str | None
@@ -220,11 +205,7 @@ class CommandPublic(Body):
             expires_at=c.expires_at,
             outcome=c.outcome,
             sent_at=c.sent_at,
-            acks=[
-                CommandAckPublic(gateway_id=a.gateway_id, result=a.result, detail=a.detail, at=a.at)
-                for a in acks
-                if a.command_id == c.command_id
-            ],
+            acks=[CommandAckPublic.of(a) for a in acks if a.command_id == c.command_id],
         )
 
 
@@ -235,24 +216,13 @@ class IncidentDetail(Body):
     commands: list[CommandPublic]
 
 
-class SessionPublic(Body):
+class SessionPublic(RecordPublic):
     session_id: str
     first_seq: int
     max_seq: int
     received: int
     missing: int
     last_at: datetime
-
-    @classmethod
-    def of(cls, s: SessionSeq) -> SessionPublic:
-        return cls(
-            session_id=s.session_id,
-            first_seq=s.first_seq,
-            max_seq=s.max_seq,
-            received=s.received,
-            missing=s.missing,
-            last_at=s.last_at,
-        )
 
 
 class GatewayPublic(Body):
@@ -312,24 +282,13 @@ class GatewayPublic(Body):
         )
 
 
-class FleetAlarmPublic(Body):
+class FleetAlarmPublic(RecordPublic):
     gateway_id: str
     kind: str
     raised_at: datetime
     cleared_at: datetime | None
     alerted_at: datetime | None
     detail: str
-
-    @classmethod
-    def of(cls, a: FleetAlarmRecord) -> FleetAlarmPublic:
-        return cls(
-            gateway_id=a.gateway_id,
-            kind=a.kind,
-            raised_at=a.raised_at,
-            cleared_at=a.cleared_at,
-            alerted_at=a.alerted_at,
-            detail=a.detail,
-        )
 
 
 class AreaAlarmBody(Body):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Query, Response
 
@@ -100,46 +100,27 @@ async def get_incident(rt: RuntimeDep, _who: IncidentReader, incident_id: str) -
     return await _detail(rt, incident_id)
 
 
-async def _act(
-    rt: CloudRuntime, incident_id: str, action: Action, who: Principal, body: ActionBody
-) -> IncidentPublic:
-    inc = await rt.operations.act(incident_id, action, who.actor, body.note)
-    return public(rt, inc)
+def _action_route(path: str, action: Action, allowed: Any) -> None:
+    """POST /{incident_id}/<path>: an operator's step on the incident, with an optional note;
+    `allowed` is the role check (an `Annotated[Principal, Depends(...)]` alias from deps)."""
+    # A default, not Annotated: the annotations are strings and the check is not a global.
+    check = get_args(allowed)[1]
+
+    async def act(
+        rt: RuntimeDep, *, who: Principal = check, incident_id: str, body: ActionBody = NO_NOTE
+    ) -> IncidentPublic:
+        inc = await rt.operations.act(incident_id, action, who.actor, body.note)
+        return public(rt, inc)
+
+    # Named for the action, so the OpenAPI operation ids and summaries stay as they were.
+    router.post(f"/{{incident_id}}/{path}", name=action)(act)
 
 
-@router.post("/{incident_id}/acknowledge")
-async def acknowledge(
-    rt: RuntimeDep, who: IncidentAcknowledger, incident_id: str, body: ActionBody = NO_NOTE
-) -> IncidentPublic:
-    return await _act(rt, incident_id, "acknowledge", who, body)
-
-
-@router.post("/{incident_id}/dispatch")
-async def dispatch(
-    rt: RuntimeDep, who: IncidentActor, incident_id: str, body: ActionBody = NO_NOTE
-) -> IncidentPublic:
-    return await _act(rt, incident_id, "dispatch", who, body)
-
-
-@router.post("/{incident_id}/resolve")
-async def resolve(
-    rt: RuntimeDep, who: IncidentActor, incident_id: str, body: ActionBody = NO_NOTE
-) -> IncidentPublic:
-    return await _act(rt, incident_id, "resolve", who, body)
-
-
-@router.post("/{incident_id}/false-alarm")
-async def false_alarm(
-    rt: RuntimeDep, who: IncidentActor, incident_id: str, body: ActionBody = NO_NOTE
-) -> IncidentPublic:
-    return await _act(rt, incident_id, "false_alarm", who, body)
-
-
-@router.post("/{incident_id}/cancel")
-async def cancel(
-    rt: RuntimeDep, who: IncidentActor, incident_id: str, body: ActionBody = NO_NOTE
-) -> IncidentPublic:
-    return await _act(rt, incident_id, "cancel", who, body)
+_action_route("acknowledge", "acknowledge", IncidentAcknowledger)
+_action_route("dispatch", "dispatch", IncidentActor)
+_action_route("resolve", "resolve", IncidentActor)
+_action_route("false-alarm", "false_alarm", IncidentActor)
+_action_route("cancel", "cancel", IncidentActor)
 
 
 @router.post("/{incident_id}/notes")

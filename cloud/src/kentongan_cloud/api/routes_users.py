@@ -11,7 +11,7 @@ from pydantic import Field
 from kentongan_cloud.api.accounts import InvalidAccountError, check_account, describe
 from kentongan_cloud.api.auth import Principal, Role, hash_password
 from kentongan_cloud.api.deps import Admin, RuntimeDep
-from kentongan_cloud.api.models import UNPROCESSABLE, Body
+from kentongan_cloud.api.models import UNPROCESSABLE, Body, RecordPublic
 from kentongan_cloud.errors import ConflictError, NotFoundError
 from kentongan_cloud.records import UserAuditEntry, UserRecord
 from kentongan_cloud.runtime import CloudRuntime
@@ -20,22 +20,12 @@ router = APIRouter(prefix="/api/v1/users", tags=["users"])
 Password = Annotated[str, Field(min_length=10, max_length=200)]
 
 
-class UserPublic(Body):
+class UserPublic(RecordPublic):
     username: str
     role: str
     gateway_id: str | None
     agency_id: str | None
     active: bool
-
-    @classmethod
-    def of(cls, u: UserRecord) -> UserPublic:
-        return cls(
-            username=u.username,
-            role=u.role,
-            gateway_id=u.gateway_id,
-            agency_id=u.agency_id,
-            active=u.active,
-        )
 
 
 class UserBody(Body):

@@ -24,7 +24,7 @@ from kentongan_cloud.errors import ConflictError
 from kentongan_cloud.records import UserRecord
 from kentongan_cloud.runtime import CloudRuntime
 from kentongan_cloud.store.guards import GuardDevice
-from kentongan_cloud.web import security
+from kentongan_cloud.web.anonymous import browser_of, form_csrf, form_csrf_ok, keep_browser
 from kentongan_cloud.web.console_auth import Operator, may_act
 from kentongan_cloud.web.i18n import Lang, lang_of, translator
 from kentongan_cloud.web.render import page
@@ -35,10 +35,6 @@ PIN_TRIES = 5
 ENROL_VALID = timedelta(minutes=15)
 _PIN = re.compile(r"^[0-9]{4,8}$")
 LangDep = Annotated[Lang, Depends(lang_of)]
-
-
-def _secret(rt: CloudRuntime) -> str:
-    return rt.settings.secret_key.get_secret_value()
 
 
 # --- the operator's side ---------------------------------------------------------------------
@@ -121,33 +117,17 @@ def _phone_page(
     status_code: int = 200,
     **ctx: object,
 ) -> Response:
-    browser = request.cookies.get(security.BROWSER_COOKIE) or security.new_browser_id()
+    browser = browser_of(request)
     resp = page(
         name,
         status_code,
         t=translator(lang),
         lang=lang,
-        form_csrf=security.csrf_for(_secret(rt), browser),
+        form_csrf=form_csrf(rt, browser),
         **ctx,
     )
-    if request.cookies.get(security.BROWSER_COOKIE) != browser:
-        resp.set_cookie(
-            security.BROWSER_COOKIE,
-            browser,
-            max_age=365 * 86400,
-            httponly=True,
-            samesite="lax",
-            secure=rt.settings.cookie_secure,
-        )
+    keep_browser(rt, request, resp, browser)
     return resp
-
-
-def _form_csrf_ok(rt: CloudRuntime, request: Request, sent: object) -> bool:
-    return security.csrf_ok(
-        _secret(rt),
-        request.cookies.get(security.BROWSER_COOKIE),
-        sent if isinstance(sent, str) else None,
-    )
 
 
 @router.get("/jaga/daftar/{code}")
@@ -171,7 +151,7 @@ async def enrol_form(rt: RuntimeDep, request: Request, lang: LangDep, code: str)
 async def enrol(rt: RuntimeDep, request: Request, lang: LangDep, code: str) -> Response:
     form = await request.form()
     t = translator(lang)
-    if not _form_csrf_ok(rt, request, form.get("csrf")):
+    if not form_csrf_ok(rt, request, form.get("csrf")):
         raise HTTPException(403, "missing or wrong CSRF token")
     pin, pin2 = str(form.get("pin") or ""), str(form.get("pin2") or "")
     error = None
@@ -273,7 +253,7 @@ async def guard_home(rt: RuntimeDep, request: Request, lang: LangDep) -> Respons
 async def unlock(rt: RuntimeDep, request: Request, lang: LangDep) -> Response:
     form = await request.form()
     t = translator(lang)
-    if not _form_csrf_ok(rt, request, form.get("csrf")):
+    if not form_csrf_ok(rt, request, form.get("csrf")):
         raise HTTPException(403, "missing or wrong CSRF token")
     dev = await _device(rt, request)
     if dev is None or dev.revoked or dev.locked_at is not None:

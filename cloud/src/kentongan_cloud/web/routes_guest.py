@@ -14,10 +14,9 @@ from fastapi.responses import RedirectResponse
 
 from kentongan_cloud.api.deps import RuntimeDep
 from kentongan_cloud.runtime import CloudRuntime
-from kentongan_cloud.web import security
+from kentongan_cloud.web.anonymous import browser_of, form_csrf, keep_browser, refusal
 from kentongan_cloud.web.console_auth import LangDep, Operator
 from kentongan_cloud.web.i18n import Lang, lang_of, translator
-from kentongan_cloud.web.ratelimit import over_limit
 from kentongan_cloud.web.render import page
 from kentongan_cloud.web.report_form import HONEYPOT, PHONE_PATTERN
 
@@ -76,7 +75,7 @@ def _page(
     alert: str | None = None,
     done: bool = False,
 ) -> Response:
-    browser = request.cookies.get(security.BROWSER_COOKIE) or security.new_browser_id()
+    browser = browser_of(request)
     resp = page(
         "guest.html",
         status_code,
@@ -85,20 +84,12 @@ def _page(
         form=form,
         errors=errors,
         places=sorted(rt.directory.places.values(), key=lambda p: p.kampung_name),
-        csrf=security.csrf_for(rt.settings.secret_key.get_secret_value(), browser),
+        csrf=form_csrf(rt, browser),
         honeypot=HONEYPOT,
         alert=alert,
         done=done,
     )
-    if request.cookies.get(security.BROWSER_COOKIE) != browser:
-        resp.set_cookie(
-            security.BROWSER_COOKIE,
-            browser,
-            max_age=365 * 86400,
-            httponly=True,
-            samesite="lax",
-            secure=rt.settings.cookie_secure,
-        )
+    keep_browser(rt, request, resp, browser)
     return resp
 
 
@@ -116,15 +107,11 @@ async def guest_submit(rt: RuntimeDep, request: Request, lang: PublicLang) -> Re
     raw = await request.form(max_files=0, max_fields=20)
     t = translator(lang)
     f = {k: str(raw.get(k) or "").strip() for k in FIELDS}
-    browser = request.cookies.get(security.BROWSER_COOKIE)
-    secret = rt.settings.secret_key.get_secret_value()
-    if browser is None or not security.csrf_ok(secret, browser, str(raw.get("csrf") or "")):
-        return _page(rt, request, lang, f, {}, 403, t("err_csrf"))
-    if raw.get(HONEYPOT):
-        return _page(rt, request, lang, f, {}, 400, t("err_bot"))
-    address = request.client.host if request.client else "unknown"
-    if await over_limit(rt, browser, address):
-        return _page(rt, request, lang, f, {}, 429, t("err_rate"))
+    refused = await refusal(
+        rt, request, csrf=str(raw.get("csrf") or ""), honeypot=str(raw.get(HONEYPOT) or "")
+    )
+    if refused is not None:
+        return _page(rt, request, lang, f, {}, refused.status_code, t(refused.alert))
     errors = _check(rt, f)
     if errors:
         return _page(rt, request, lang, f, errors, 422, t("errors_above"))

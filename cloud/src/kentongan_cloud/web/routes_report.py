@@ -16,10 +16,9 @@ from kentongan_cloud.api.models import ResidentReportBody
 from kentongan_cloud.api.routes_intake import report_status_of, submit_report
 from kentongan_cloud.errors import NotFoundError
 from kentongan_cloud.runtime import CloudRuntime
-from kentongan_cloud.web import security
+from kentongan_cloud.web.anonymous import browser_of, form_csrf, keep_browser, refusal
 from kentongan_cloud.web.i18n import Lang, lang_of, remember, translator
 from kentongan_cloud.web.photo import MAX_PHOTO_BYTES, PhotoRejectedError, reencode
-from kentongan_cloud.web.ratelimit import over_limit
 from kentongan_cloud.web.render import page
 from kentongan_cloud.web.report_form import HONEYPOT, ReportForm
 
@@ -28,10 +27,6 @@ router = APIRouter(tags=["web"], include_in_schema=False)
 STEPS = ("new", "acknowledged", "dispatched", "resolved")
 
 LangDep = Annotated[Lang, Depends(lang_of)]
-
-
-def _secret(rt: CloudRuntime) -> str:
-    return rt.settings.secret_key.get_secret_value()
 
 
 def _form_page(
@@ -58,23 +53,14 @@ def _form_page(
         types=types,
         places=places,
         form=form,
-        csrf=security.csrf_for(_secret(rt), browser),
+        csrf=form_csrf(rt, browser),
         alert=alert,
         honeypot=HONEYPOT,
         report_id=uuid.uuid4(),
         max_photo=MAX_PHOTO_BYTES,
     )
-    secure = rt.settings.cookie_secure
-    if request.cookies.get(security.BROWSER_COOKIE) != browser:
-        resp.set_cookie(
-            security.BROWSER_COOKIE,
-            browser,
-            max_age=365 * 86400,
-            httponly=True,
-            samesite="lax",
-            secure=secure,
-        )
-    remember(request, resp, lang, secure=secure)
+    keep_browser(rt, request, resp, browser)
+    remember(request, resp, lang, secure=rt.settings.cookie_secure)
     return resp
 
 
@@ -85,8 +71,7 @@ async def home() -> RedirectResponse:
 
 @router.get("/lapor")
 async def report_form(rt: RuntimeDep, request: Request, lang: LangDep) -> Response:
-    browser = request.cookies.get(security.BROWSER_COOKIE) or security.new_browser_id()
-    return _form_page(rt, request, lang, browser, ReportForm())
+    return _form_page(rt, request, lang, browser_of(request), ReportForm())
 
 
 @router.post("/lapor")
@@ -98,7 +83,6 @@ async def report_submit(rt: RuntimeDep, request: Request, lang: LangDep) -> Resp
         v = raw.get(name)
         return v.strip() if isinstance(v, str) else ""
 
-    browser = request.cookies.get(security.BROWSER_COOKIE)
     form = ReportForm(
         incident_type=text("incident_type"),
         description=text("description"),
@@ -109,16 +93,20 @@ async def report_submit(rt: RuntimeDep, request: Request, lang: LangDep) -> Resp
         name=text("name"),
         phone=text("phone"),
     )
-    if browser is None or not security.csrf_ok(_secret(rt), browser, text("csrf")):
-        fresh = browser or security.new_browser_id()
-        return _form_page(rt, request, lang, fresh, form, status_code=403, alert=t("err_csrf"))
-    if text(HONEYPOT):
+    refused = await refusal(rt, request, csrf=text("csrf"), honeypot=text(HONEYPOT))
+    if refused is not None:
+        # A bot's filled-in form is not shown back to it.
+        shown = ReportForm() if refused.alert == "err_bot" else form
         return _form_page(
-            rt, request, lang, browser, ReportForm(), status_code=400, alert=t("err_bot")
+            rt,
+            request,
+            lang,
+            browser_of(request),
+            shown,
+            status_code=refused.status_code,
+            alert=t(refused.alert),
         )
-    address = request.client.host if request.client else "unknown"
-    if await over_limit(rt, browser, address):
-        return _form_page(rt, request, lang, browser, form, status_code=429, alert=t("err_rate"))
+    browser = browser_of(request)
     form.validate(rt.directory)
     photo: bytes | None = None
     upload = raw.get("photo")

@@ -14,6 +14,7 @@ from kentongan_cloud.grafana.dashboards.kit import (
     states,
     time_series,
 )
+from kentongan_cloud.grafana.dashboards.panels import posts_offline
 from kentongan_cloud.grafana.dashboards.queries import WIB_DAY, InfluxQuery, SqlQuery
 
 UID = "kentongan-kesehatan-perangkat"
@@ -46,18 +47,7 @@ def build() -> dict[str, Any]:
             [SqlQuery("A", 'SELECT count(*) FILTER (WHERE online) AS "online" FROM grafana_posts')],
             w=6,
         ),
-        big_number(
-            "Pos offline",
-            "Posts whose gateway is offline now (Last Will received or heartbeats stopped).",
-            [
-                SqlQuery(
-                    "A",
-                    'SELECT count(*) FILTER (WHERE NOT online) AS "offline" FROM grafana_posts',
-                )
-            ],
-            thresholds=((None, "green"), (1, "red")),
-            w=6,
-        ),
+        posts_offline(),
         time_series(
             "Pos yang mengirim heartbeat",
             "Number of posts that sent at least one heartbeat in each interval.",

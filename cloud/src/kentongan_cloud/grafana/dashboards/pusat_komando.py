@@ -14,6 +14,7 @@ from kentongan_cloud.grafana.dashboards.kit import (
     rows,
     time_series,
 )
+from kentongan_cloud.grafana.dashboards.panels import posts_offline
 from kentongan_cloud.grafana.dashboards.queries import OPEN_STATES, WIB_DAY, InfluxQuery, SqlQuery
 
 UID = "kentongan-pusat-komando"
@@ -66,18 +67,7 @@ def build() -> dict[str, Any]:
             thresholds=((None, "green"), (1, "orange")),
             w=6,
         ),
-        big_number(
-            "Pos offline",
-            "Posts whose gateway is offline now (Last Will received or heartbeats stopped).",
-            [
-                SqlQuery(
-                    "A",
-                    'SELECT count(*) FILTER (WHERE NOT online) AS "offline" FROM grafana_posts',
-                )
-            ],
-            thresholds=((None, "green"), (1, "red")),
-            w=6,
-        ),
+        posts_offline(),
         big_number(
             "Insiden dalam rentang waktu",
             "Real incidents opened in the selected time range.",
