@@ -65,7 +65,7 @@ def test_resident_report_with_photo_appears_live_and_is_verified(
     board.wait_for_function("Number(document.body.dataset.alerts || 0) >= 1")
     shot(board, "board-report-desktop")
     row.get_by_role("button", name="Verifikasi").click()
-    expect(board.locator("#board-rows tr .state")).to_have_text("acknowledged")
+    expect(board.locator("#board-rows tr .state")).to_have_text("diterima")
     phone.reload()
     expect(phone.locator(".steps [aria-current=step]")).to_have_text("Dilihat petugas")
 
@@ -115,7 +115,7 @@ def test_guard_enrols_unlocks_and_panic_appears_live_with_position(
     row = board.locator(f'#board-rows tr[data-id="{incident}"]')
     expect(row).to_have_count(1)
     row.get_by_role("button", name="Tanggapi").click()
-    expect(row.locator(".state")).to_have_text("acknowledged")
+    expect(row.locator(".state")).to_have_text("diterima")
     board.goto(f"/konsol/insiden/{incident}")
     expect(board.locator("main")).to_contain_text("-4.95, 105.25")
     expect(board.locator("main")).to_contain_text("operator:sari")

@@ -135,7 +135,7 @@ def test_the_board_from_the_keyboard(site: tuple[CloudHarness, str], chrome: Bro
     expect(selected).to_have_attribute("data-id", order[0])
     board.keyboard.press("a")  # a resident's report: "a" verifies it
     row = board.locator(f'#board-rows tr[data-id="{order[0]}"]')
-    expect(row.locator(".state")).to_have_text("acknowledged")
+    expect(row.locator(".state")).to_have_text("diterima")
     # the selection survives the page coming back after the step
     expect(selected).to_have_attribute("data-id", order[0])
     board.keyboard.press("j")

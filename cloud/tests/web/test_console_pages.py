@@ -70,7 +70,7 @@ def test_verify_a_resident_report_from_the_board(browser: Browser, web: CloudHar
     r = browser.post(f"/konsol/insiden/{inc}/verify", data={"csrf": csrf})
     assert r.status_code == 303
     detail = browser.get(f"/konsol/insiden/{inc}").text
-    assert "acknowledged" in detail
+    assert "<strong>diterima</strong>" in detail
     assert "laporan warga diverifikasi" in detail
     # a step that no longer applies is refused with a message, not a crash
     r = browser.post(f"/konsol/insiden/{inc}/verify", data={"csrf": csrf})

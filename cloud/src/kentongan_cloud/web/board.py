@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict
 from kentongan_cloud.domain.incident import Incident
 from kentongan_cloud.runtime import CloudRuntime
 from kentongan_cloud.web.board_responders import ResponderView, responder_views
-from kentongan_cloud.web.i18n import Lang
+from kentongan_cloud.web.i18n import Lang, translator
 
 BOARD_LIMIT = 200
 
@@ -20,6 +20,7 @@ class BoardRow(BaseModel):
     id: str
     type_label: str
     state: str
+    state_label: str  # the state in the reader's language
     source: str
     confirmed: bool
     historical: bool
@@ -49,6 +50,7 @@ def row_of(
         id=inc.id,
         type_label=label,
         state=inc.state,
+        state_label=translator(lang)(f"state_{inc.state}"),
         source=inc.source,
         confirmed=inc.confirmed,
         historical=inc.historical,

@@ -80,7 +80,7 @@
     td.appendChild(confirmation(r));
     tr.appendChild(td);
     tr.appendChild(el("td", r.post ? r.post + ", " + r.kampung : r.kampung));
-    tr.appendChild(el("td", r.state, "state"));
+    tr.appendChild(el("td", r.state_label, "state"));
     tr.appendChild(respondersCell(r.responders));
     tr.appendChild(el("td", r.acknowledged_by || "", "opt"));
     td = el("td", null, "actions");
