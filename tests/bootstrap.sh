@@ -18,6 +18,7 @@ command -v influxd >/dev/null 2>&1 || need_apt+=(influxdb)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || need_apt+=(docker-compose)
 command -v caddy >/dev/null 2>&1 || need_apt+=(caddy)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "==> installing Debian packages: ${need_apt[*]}"
@@ -28,8 +29,9 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   $sudo_cmd apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
 # The distribution's broker would hold port 1883 and our tests pick free ports anyway;
-# it is not stopped here. Debian's caddy service would serve a placeholder page on port 80;
-# the tests run their own caddy, so the service is switched off.
+# it is not stopped here. Nor is the PostgreSQL cluster Debian's package starts on 5432:
+# the tests run a private cluster of their own on a free port. Debian's caddy service would
+# serve a placeholder page on port 80; the tests run their own caddy, so it is switched off.
 if [[ " ${need_apt[*]} " == *" caddy "* ]] && command -v systemctl >/dev/null 2>&1; then
   $sudo_cmd systemctl disable --now caddy.service >/dev/null 2>&1 || true
 fi

@@ -1,4 +1,4 @@
-"""Every PostgreSQL query of the committed dashboards, on the real PostgreSQL at 127.0.0.1.
+"""Every PostgreSQL query of the committed dashboards, on the session's real PostgreSQL.
 
 A throw-away database gets the contract relations (dashboards/postgres/contract.sql) as
 tables with a few posts and incidents; each panel's SQL, with Grafana's macros filled in,
@@ -16,8 +16,8 @@ import psycopg
 import pytest
 from kentongan_cloud.grafana.dashboards.queries import POSTGRES_UID
 from kentongan_testkit.dashboards import REPO, Target, fill_sql, targets
+from kentongan_testkit.pgserver import PgServer
 
-ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 CONTRACT = REPO / "dashboards" / "postgres" / "contract.sql"
 START = datetime(2024, 3, 10, 17, 0, tzinfo=UTC)
 END = datetime(2024, 3, 12, 16, 59, 59, 999000, tzinfo=UTC)
@@ -280,12 +280,10 @@ SQL_TARGETS = [t for t in targets() if t.datasource == POSTGRES_UID]
 
 
 @pytest.fixture(scope="module")
-def database() -> Iterator[str]:
+def database(postgres_server: PgServer) -> Iterator[str]:
     """A throw-away database with the contract relations filled; dropped afterwards."""
-    name = f"kentongan_grafana_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    dsn = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    name = postgres_server.create_database(f"kentongan_grafana_{secrets.token_hex(4)}")
+    dsn = postgres_server.dsn(name)
     try:
         with psycopg.connect(dsn) as conn:
             conn.execute(CONTRACT.read_text())
@@ -300,8 +298,7 @@ def database() -> Iterator[str]:
                 )
         yield dsn
     finally:
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        postgres_server.drop_database(name)
 
 
 def test_every_sql_query_has_an_expected_result() -> None:

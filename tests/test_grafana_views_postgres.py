@@ -10,13 +10,13 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import psycopg
 import pytest
 from kentongan_cloud.clock import ManualClock
 from kentongan_cloud.grafana.dashboards.queries import POSTGRES_UID
 from kentongan_testkit.cloud_fixtures import CloudFactory
 from kentongan_testkit.cloudharness import Recorders, VirtualPost
 from kentongan_testkit.dashboards import REPO, fill_sql, targets
+from kentongan_testkit.pgserver import PgServer
 from kentongan_testkit.plugin import ClientFactory
 
 from tests.test_cloud_incidents import operator_token
@@ -34,14 +34,13 @@ DISTRICT = "lamteng"
 
 
 @pytest.fixture
-def db_url(postgres_database: str) -> str:
+def db_url(postgres_server: PgServer, postgres_database: str) -> str:
     """PostgreSQL only: Grafana's incident datasource."""
-    dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={postgres_database}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with postgres_server.connect(postgres_database) as conn:
         conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
         conn.execute("CREATE SCHEMA public")
         conn.execute("DROP SCHEMA IF EXISTS contract CASCADE")
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{postgres_database}"
+    return postgres_server.url(postgres_database)
 
 
 def _columns(conn: Any, schema: str, relation: str) -> list[tuple[str, str]]:
@@ -54,7 +53,10 @@ def _columns(conn: Any, schema: str, relation: str) -> list[tuple[str, str]]:
 
 
 def test_every_dashboard_query_runs_on_the_real_tables(
-    cloud: CloudFactory, mqtt_client: ClientFactory, postgres_database: str
+    cloud: CloudFactory,
+    mqtt_client: ClientFactory,
+    postgres_server: PgServer,
+    postgres_database: str,
 ) -> None:
     h = cloud.start(recorders=Recorders())
     posts = {}
@@ -77,8 +79,7 @@ def test_every_dashboard_query_runs_on_the_real_tables(
     r = h.api("POST", f"/api/v1/incidents/{theft['id']}/acknowledge", token=op, json={})
     assert r.status_code == 200, r.text
 
-    dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={postgres_database}"
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with postgres_server.connect(postgres_database) as conn:
         # The views have the contract's columns, names, order and types.
         conn.execute("CREATE SCHEMA contract")
         conn.execute("SET search_path TO contract")
@@ -128,6 +129,7 @@ def test_every_dashboard_query_runs_on_the_real_tables(
 def test_escalation_level_follows_the_responders_ladders(
     cloud: CloudFactory,
     mqtt_client: ClientFactory,
+    postgres_server: PgServer,
     postgres_database: str,
     cc_system: tuple[CommandCentreSystem, str],  # noqa: F811 - the imported fixture
     monkeypatch: pytest.MonkeyPatch,
@@ -139,10 +141,9 @@ def test_escalation_level_follows_the_responders_ladders(
     post.listen()
     post.press()
     acked_ids(post, 1)
-    dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={postgres_database}"
 
     def level() -> int | None:
-        with psycopg.connect(dsn, autocommit=True) as conn:
+        with postgres_server.connect(postgres_database) as conn:
             row = conn.execute("SELECT escalation_level FROM grafana_incidents").fetchone()
         return None if row is None else int(row[0])
 

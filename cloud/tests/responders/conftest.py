@@ -3,7 +3,6 @@ sample district wired to them, and a manual clock."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import socket
 from collections.abc import AsyncIterator, Iterator
@@ -11,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -19,6 +17,7 @@ from kentongan_cloud.responders import ManualClock, Responders, ResponderSetting
 from kentongan_cloud.store.base import make_engine
 from kentongan_cloud.store.responders import Engine, ResponderStore
 from kentongan_protocol.provisioning.tree import Provisioning, load_tree
+from kentongan_testkit.pgserver import PgServer
 
 from .fakes import (
     TG_TOKEN,
@@ -34,10 +33,6 @@ from .fakes import (
 )
 from .support import MONDAY_NIGHT
 
-# PostgreSQL 15 on this machine (trust auth); another server can be named here.
-PG_ADMIN = os.environ.get(
-    "KENTONGAN_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 ACK_SECRET = "k" * 16 + secrets.token_hex(16)
 WEBHOOK_SECRETS = {
     "KENTONGAN_WEBHOOK_PSC119": "psc119-" + "s" * 32,
@@ -57,14 +52,11 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A throw-away PostgreSQL database for this test session, dropped at the end."""
-    name = f"kentongan_responders_test_{secrets.token_hex(6)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield PG_ADMIN.replace("postgresql://", "postgresql+psycopg://").rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def pg_database(postgres_server: PgServer) -> Iterator[str]:
+    """A throw-away database on the session's PostgreSQL server, dropped at the end."""
+    name = postgres_server.create_database(f"kentongan_responders_test_{secrets.token_hex(6)}")
+    yield postgres_server.url(name)
+    postgres_server.drop_database(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,18 +1,20 @@
 """Fixtures for the cloud: databases (SQLite file and a throw-away PostgreSQL database) and
 a running cloud in-process.
 
-PostgreSQL is the machine's server at 127.0.0.1:5432 (trust auth, user postgres); each test
-session creates a database with a random name and drops it at the end.
+PostgreSQL is one private cluster for the whole session (see `pgserver`), or the server that
+KENTONGAN_TEST_POSTGRES names; each test session creates a database with a random name on it
+and drops it at the end.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from kentongan_cloud.clock import Clock
 from kentongan_cloud.outbox.worker import Sinks
@@ -20,31 +22,35 @@ from kentongan_cloud.settings import Settings
 from kentongan_protocol.provisioning.tree import Provisioning
 
 from kentongan_testkit.cloudharness import CloudHarness, Recorders
+from kentongan_testkit.pgserver import ENV_VAR, PgServer, PostgresUnavailableError, PrivatePostgres
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 DATABASES = ("sqlite", "postgresql")
 
 
-def _pg_connect(dsn: str) -> Any:
-    try:
-        return psycopg.connect(dsn, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        msg = (
-            f"PostgreSQL is not reachable at 127.0.0.1:5432 ({exc}); start it with "
-            "'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start'"
-        )
-        raise RuntimeError(msg) from exc
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PgServer]:
+    """The session's PostgreSQL server: private unless KENTONGAN_TEST_POSTGRES names one."""
+    external = os.environ.get(ENV_VAR)
+    with ExitStack() as stack:
+        try:
+            if external:
+                server = PgServer.from_url(external)
+            else:
+                server = stack.enter_context(PrivatePostgres()).server
+        except PostgresUnavailableError as exc:
+            problem = str(exc)
+        else:
+            yield server
+            return
+    pytest.fail(problem, pytrace=False)  # a failure, not a skip: CI must not pass without it
 
 
 @pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
+def postgres_database(postgres_server: PgServer) -> Iterator[str]:
     """Name of a fresh PostgreSQL database for this test session."""
-    name = f"kentongan_test_{secrets.token_hex(6)}"
-    with _pg_connect(PG_ADMIN) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    name = postgres_server.create_database(f"kentongan_test_{secrets.token_hex(6)}")
     yield name
-    with _pg_connect(PG_ADMIN) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    postgres_server.drop_database(name)
 
 
 @pytest.fixture(params=DATABASES)
@@ -52,11 +58,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database of each kind, as a SQLAlchemy URL."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'kentongan.db'}"
+    server: PgServer = request.getfixturevalue("postgres_server")
     name = request.getfixturevalue("postgres_database")
-    with _pg_connect(f"host=127.0.0.1 port=5432 user=postgres dbname={name}") as conn:
+    with server.connect(name) as conn:
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    return server.url(name)
 
 
 class CloudFactory:
