@@ -4,6 +4,9 @@
     .venv/bin/python cloud/bench/intake_bench.py --db sqlite --events 20000 --runs 5
     .venv/bin/python cloud/bench/intake_bench.py --profile       # cProfile, one run
 
+PostgreSQL is a private cluster started for the run (Debian's postgresql package), or the
+server KENTONGAN_TEST_POSTGRES=postgresql://USER@HOST:PORT/DB names.
+
 A benchmark, not a test: no broker, no network, one process, so the figure is the ceiling of
 one intake worker (classify, group commit, event acks). It uses the same Intake object the
 worker runs, fed as the MQTT link feeds it, over a generated district of --gateways posts.
@@ -27,18 +30,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from kentongan_cloud.clock import SystemClock
 from kentongan_cloud.domain.sites import Directory, build_directory
 from kentongan_cloud.intake.pipeline import Envelope, Intake
 from kentongan_cloud.store.db import Database
 from kentongan_protocol.payloads import Event
 from kentongan_protocol.topics import Suffix, gateway_topic
+from kentongan_testkit.bench.database import pg_server
 from kentongan_testkit.bench.district import generate_district
 
 REPO = Path(__file__).resolve().parents[2]
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
 
 
 def _payloads(directory: Directory, n: int, panic_every: int) -> list[tuple[str, bytes]]:
@@ -74,15 +75,12 @@ def _payloads(directory: Directory, n: int, panic_every: int) -> list[tuple[str,
 async def _database(kind: str, work: Path) -> tuple[Database, str | None]:
     if kind == "sqlite":
         return Database(f"sqlite+aiosqlite:///{work / 'bench.sqlite3'}"), None
-    name = f"kentongan_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return Database(PG_URL.format(name=name)), name
+    name = pg_server().create_database(f"kentongan_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}")
+    return Database(pg_server().url(name)), name
 
 
 async def _drop_pg(name: str) -> None:
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    pg_server().drop_database(name)
 
 
 async def one_run(kind: str, directory: Directory, args: argparse.Namespace) -> dict[str, float]:

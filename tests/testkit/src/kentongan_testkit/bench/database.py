@@ -3,6 +3,8 @@ throw-away PostgreSQL database), and the queries the bench measures with."""
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import sqlite3
 import time
@@ -12,7 +14,8 @@ from typing import Any
 
 import psycopg
 
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+from kentongan_testkit.pgserver import ENV_VAR, PgServer, PrivatePostgres
+
 OPENED_SQL = (
     "SELECT e.event_id, i.opened_at, i.id FROM events e "
     "JOIN incidents i ON i.opening_event_id = e.event_id WHERE "
@@ -39,6 +42,18 @@ def marks(n: int) -> str:
     return ",".join(["%s"] * n)
 
 
+@functools.cache
+def pg_server() -> PgServer:
+    """The bench's PostgreSQL: KENTONGAN_TEST_POSTGRES when set, else a private cluster
+    started once for this process (stopped at exit), as the tests do."""
+    external = os.environ.get(ENV_VAR)
+    if external:
+        return PgServer.from_url(external)
+    pg = PrivatePostgres().start()
+    atexit.register(pg.stop)
+    return pg.server
+
+
 class Database:
     """The cloud's database, read with plain SQL from outside the cloud."""
 
@@ -49,10 +64,11 @@ class Database:
             self.path = workdir / "cloud.db"
             self.url = f"sqlite+aiosqlite:///{self.path}"
         elif kind == "postgresql":
-            self.pg_name = f"kentongan_bench_{os.getpid()}_{time.time_ns()}"
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{self.pg_name}"'.encode())
-            self.url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.pg_name}"
+            self.server = pg_server()
+            self.pg_name = self.server.create_database(
+                f"kentongan_bench_{os.getpid()}_{time.time_ns()}"
+            )
+            self.url = self.server.url(self.pg_name)
         else:
             msg = f"unknown database {kind!r}: expected sqlite or postgresql"
             raise ValueError(msg)
@@ -64,8 +80,7 @@ class Database:
                 return lite.execute(sql.replace("%s", "?"), args).fetchall()
             finally:
                 lite.close()
-        dsn = f"host=127.0.0.1 port=5432 user=postgres dbname={self.pg_name}"
-        with psycopg.connect(dsn, autocommit=True) as conn:
+        with self.server.connect(self.pg_name) as conn:
             return list(conn.execute(sql.encode(), args).fetchall())
 
     def scalar(self, sql: str, args: tuple[Any, ...] = ()) -> int:
@@ -77,5 +92,4 @@ class Database:
 
     def drop(self) -> None:
         if self.pg_name is not None:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)'.encode())
+            self.server.drop_database(self.pg_name)
