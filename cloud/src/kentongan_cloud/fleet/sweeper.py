@@ -19,6 +19,7 @@ from kentongan_cloud.settings import FleetSettings
 from kentongan_cloud.store.db import Database
 
 _LOGGER = logging.getLogger(__name__)
+OUTBOX_KEEP = timedelta(days=7)
 
 
 class Sweeper:
@@ -80,4 +81,8 @@ class Sweeper:
                 erased += await tx.web.erase_guest_reports(before)
                 if erased:
                     _LOGGER.info("retention: erased personal fields of %d reports", erased)
+                # Delivered side effects are only needed while a repeat could still come.
+                purged = await tx.outbox.purge_delivered(now - OUTBOX_KEEP)
+                if purged:
+                    _LOGGER.info("outbox: removed %d rows delivered over a week ago", purged)
             await effects.flush(tx, now)

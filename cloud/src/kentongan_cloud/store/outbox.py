@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    delete,
     func,
     or_,
     select,
@@ -47,7 +48,9 @@ outbox = Table(
     Column("voided_at", UtcDateTime),
     Column("failed_at", UtcDateTime),
     Column("last_error", Text),
-    Index("ix_outbox_pending", "delivered_at", "voided_at", "failed_at", "next_attempt_at"),
+    # Due rows by kind: rows of a kind no worker here delivers (points without InfluxDB, say)
+    # must not be scanned by every claim.
+    Index("ix_outbox_due", "kind", "delivered_at", "voided_at", "failed_at", "next_attempt_at"),
 )
 
 
@@ -101,18 +104,36 @@ class OutboxRepo:
         )
         # The due conditions are repeated outside the subquery: PostgreSQL re-checks them on
         # rows another worker leased meanwhile, so the loser skips them.
-        await self.conn.execute(
+        # RETURNING: the leased rows come back at once, with no search by token.
+        rows = await self.conn.execute(
             update(outbox)
             .where(outbox.c.id.in_(ids), *due)
             .values(lease_token=token, lease_until=now + timedelta(seconds=lease_s))
+            .returning(
+                outbox.c.id,
+                outbox.c.kind,
+                outbox.c.idempotency_key,
+                outbox.c.payload,
+                outbox.c.attempts,
+                outbox.c.created_at,
+            )
         )
-        rows = await self.conn.execute(
-            select(outbox).where(outbox.c.lease_token == token).order_by(outbox.c.id)
+        return sorted(
+            (
+                OutboxRow(
+                    r.id, r.kind, r.idempotency_key, r.payload, r.attempts, r.created_at, token
+                )
+                for r in rows
+            ),
+            key=lambda r: r.id,
         )
-        return [
-            OutboxRow(r.id, r.kind, r.idempotency_key, r.payload, r.attempts, r.created_at, token)
-            for r in rows
-        ]
+
+    async def purge_delivered(self, before: datetime) -> int:
+        """Remove rows delivered before `before`; returns how many."""
+        res = await self.conn.execute(
+            delete(outbox).where(outbox.c.delivered_at.is_not(None), outbox.c.delivered_at < before)
+        )
+        return int(res.rowcount or 0)
 
     async def delivered(self, row: OutboxRow, now: datetime) -> None:
         await self.delivered_many([row], now)

@@ -1,0 +1,43 @@
+"""The outbox table on both databases: a worker claims only the kinds it delivers (rows of
+other kinds never block it), delivered rows are marked in one statement, and rows delivered
+over a week ago are purged."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from kentongan_cloud.records import OutboxItem
+from kentongan_cloud.store.db import Database
+
+
+def test_claim_by_kind_mark_delivered_and_purge(db_url: str) -> None:
+    async def go() -> None:
+        db = Database(db_url)
+        try:
+            await db.create_schema()
+            now = datetime.now(UTC)
+            old = now - timedelta(days=10)
+            points = [OutboxItem("point", f"point:{i}", "{}") for i in range(300)]
+            cmds = [OutboxItem("command", f"cmd:{i}", "{}") for i in range(3)]
+            async with db.transaction() as tx:
+                await tx.outbox.add([*points, *cmds], old)
+            async with db.transaction() as tx:
+                first = await tx.outbox.claim(["command"], now, 2, 30)
+                rest = await tx.outbox.claim(["command"], now, 10, 30)
+            assert [r.key for r in first] == ["cmd:0", "cmd:1"]
+            assert [r.key for r in rest] == ["cmd:2"]
+            async with db.transaction() as tx:
+                assert await tx.outbox.claim(["command"], now, 10, 30) == []  # leased
+                await tx.outbox.delivered_many(first, now - timedelta(days=8))
+                await tx.outbox.delivered_many(rest, now)
+            async with db.transaction() as tx:
+                assert await tx.outbox.purge_delivered(now - timedelta(days=7)) == 2
+                assert await tx.outbox.purge_delivered(now - timedelta(days=7)) == 0
+                counts = await tx.outbox.pending_counts()
+            assert counts.get("point") == 300
+            assert not counts.get("command")
+        finally:
+            await db.close()
+
+    asyncio.run(go())
