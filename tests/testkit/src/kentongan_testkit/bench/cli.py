@@ -58,6 +58,7 @@ def _latency(lat: PressLatency) -> dict[str, Any]:
         "press_to_incident_committed": ms(lat.commit_s),
         "press_to_event_ack_at_post": ms(lat.event_ack_s),
         "press_to_neighbour_siren_acked": ms(lat.siren_ack_s),
+        "press_to_siren_command_sent": ms(lat.siren_sent_s),
         "siren_acks": len(lat.siren_ack_s),
         **lat.figures(),
     }

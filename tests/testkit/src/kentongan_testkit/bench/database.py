@@ -23,7 +23,7 @@ OPENED_SQL = (
 OFFLINE_SQL = "SELECT gateway_id FROM gateways WHERE NOT online AND "
 # Siren "on" commands of these incidents, with the ack of the target when it has arrived.
 SIREN_SQL = (
-    "SELECT c.incident_id, c.target, a.at FROM commands c LEFT JOIN command_acks a "
+    "SELECT c.incident_id, c.target, a.at, c.sent_at FROM commands c LEFT JOIN command_acks a "
     "ON a.command_id = c.command_id AND a.gateway_id = c.target "
     "WHERE c.action = 'siren_on' AND "
 )

@@ -3,7 +3,8 @@ to what the cloud committed: the incident the press opened (incidents.opened_at,
 clock as its intake transaction began), the event/ack back at the pressing post (sent after
 the commit; timed in the load generator), and each
 neighbouring post's acknowledgement of the siren command a confirmation sent
-(command_acks.at: the cloud's clock when its intake took the ack)."""
+(command_acks.at: the cloud's clock when its intake took the ack), and, to tell the cloud's
+share from the posts', when the cloud published each of those commands (commands.sent_at)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ class PressLatency:
     event_ack_s: list[float] = field(default_factory=list)  # the event/ack back at the post
     missing: int = 0
     siren_ack_s: list[float] = field(default_factory=list)
+    # The cloud's share of it: confirming press → command published (commands.sent_at).
+    siren_sent_s: list[float] = field(default_factory=list)
     sounding_incidents: int = 0  # confirmed incidents that sent siren commands
     siren_commands: int = 0
     siren_unacked: int = 0
@@ -65,13 +68,18 @@ def press_latencies(
     incs = list(press_of)
 
     def all_acked() -> bool:
-        return all(at is not None for _, _, at in _sirens(db, incs))
+        return all(at is not None for _, _, at, _ in _sirens(db, incs))
 
     with suppress(TimeoutError):
         wait_for(all_acked, siren_timeout, "siren acks", 0.3)
     sirens = _sirens(db, incs)
-    out.sounding_incidents = len({iid for iid, _, _ in sirens})
+    out.sounding_incidents = len({iid for iid, _, _, _ in sirens})
     out.siren_commands = len(sirens)
-    out.siren_unacked = sum(1 for _, _, at in sirens if at is None)
-    out.siren_ack_s = [max(0.0, ts(at) - press_of[iid]) for iid, _, at in sirens if at is not None]
+    out.siren_unacked = sum(1 for _, _, at, _ in sirens if at is None)
+    out.siren_ack_s = [
+        max(0.0, ts(at) - press_of[iid]) for iid, _, at, _ in sirens if at is not None
+    ]
+    out.siren_sent_s = [
+        max(0.0, ts(sent) - press_of[iid]) for iid, _, _, sent in sirens if sent is not None
+    ]
     return out
