@@ -152,7 +152,10 @@ def test_cloud_kill_9_mid_burst_one_incident_per_panic_each_notice_once(
             return {
                 m.idempotency_key or ""
                 for m in receiver.snapshot()
-                if m.channel == "webhook" and "darurat" in m.text.lower()
+                if m.channel == "webhook"
+                and "darurat" in m.text.lower()
+                # The command centre's CAP feed is a webhook too: count PSC 119's only.
+                and ":psc-dispatcher:" in (m.idempotency_key or "")
             }
 
         # PSC 119 (ambulance, kabupaten) is told of every medical emergency, each once.
