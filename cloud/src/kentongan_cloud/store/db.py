@@ -6,8 +6,6 @@ timeout instead of failing when a reader tries to become a writer.
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -101,9 +99,6 @@ class Database:
             kw |= {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
         self.engine: AsyncEngine = make_engine(url, **kw)
         self.dialect = self.engine.dialect.name
-        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary()
-        )
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_autocommit_off)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
@@ -177,28 +172,6 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         """Commit on success, roll back on error; a lost connection is DatabaseUnavailable."""
-        async with self._turn(), self._begin() as tx:
-            yield tx
-
-    @asynccontextmanager
-    async def _turn(self) -> AsyncIterator[None]:
-        """SQLite: one transaction at a time in this process, first come first served.
-
-        Every SQLite transaction takes the write lock (BEGIN IMMEDIATE); left to SQLite's
-        busy handler, a writer that commits and begins again at once (the intake under
-        load) wins every race, and the outbox waited tens of seconds for its turn."""
-        if self.dialect != "sqlite":
-            yield
-            return
-        loop = asyncio.get_running_loop()
-        lock = self._turns.get(loop)
-        if lock is None:
-            lock = self._turns[loop] = asyncio.Lock()
-        async with lock:
-            yield
-
-    @asynccontextmanager
-    async def _begin(self) -> AsyncIterator[Tx]:
         try:
             async with self.engine.begin() as conn:
                 yield Tx.of(conn)
