@@ -54,6 +54,7 @@ class Sinks:
 
 
 _COMMAND_KINDS = ("command", "broadcast")
+_SLOW_BATCH = 20  # notifications, annotations, alerts: each its own network call
 
 
 class OutboxWorker:
@@ -108,19 +109,36 @@ class OutboxWorker:
                 self._wake.clear()
 
     async def drain_once(self) -> int:
-        """One pass: claim due rows and deliver them; returns how many were claimed.
+        """One pass over every kind this worker delivers; returns how many rows it claimed.
+
+        Siren commands and broadcasts are claimed first and on their own, then points, then
+        the rest a few at a time: a slow or failing sink (a provider that does not answer,
+        a thousand technician alerts) must never hold a siren command back for long."""
+        n = 0
+        for lane, limit in (
+            (_COMMAND_KINDS, self.settings.batch),
+            (("point",), self.settings.batch),
+            (None, _SLOW_BATCH),
+        ):
+            kinds = tuple(
+                k
+                for k in self.kinds
+                if (k in lane if lane is not None else k not in (*_COMMAND_KINDS, "point"))
+            )
+            if kinds:
+                n += await self._pass(kinds, limit)
+        return n
+
+    async def _pass(self, kinds: tuple[OutboxKind, ...], limit: int) -> int:
+        """Claim up to `limit` due rows of `kinds` and deliver them.
 
         Points go to the writer in one call; commands and broadcasts are published together
         (each still waits for its PUBACK, but side by side: a confirmation in a dense
         kampung fans out to dozens of posts); the rest go one by one, in order. Every row
         delivered in the pass is marked in one transaction."""
-        if not self.kinds:
-            return 0
         now = self.clock.now()
         async with self.db.transaction() as tx:
-            rows = await tx.outbox.claim(
-                self.kinds, now, self.settings.batch, self.settings.lease_s
-            )
+            rows = await tx.outbox.claim(kinds, now, limit, self.settings.lease_s)
         done: list[tuple[OutboxRow, str | None]] = []
         points = [r for r in rows if r.kind == "point"]
         if points:
