@@ -3,11 +3,15 @@ nothing twice; retries keep the key; operators' area alarms go out as broadcasts
 
 from __future__ import annotations
 
+import time
+
 from kentongan_cloud.clock import ManualClock
+from kentongan_cloud.store.db import Tx
 from kentongan_protocol.payloads import Broadcast, SirenOff, SirenOn
+from kentongan_protocol.provisioning.broker_process import MosquittoProcess
 from kentongan_protocol.topics import broadcast_topic
 from kentongan_testkit.cloud_fixtures import CloudFactory
-from kentongan_testkit.cloudharness import Recorders
+from kentongan_testkit.cloudharness import CloudHarness, Recorders
 from kentongan_testkit.plugin import ClientFactory
 
 from tests.test_cloud_incidents import (
@@ -71,6 +75,39 @@ def test_a_lost_answer_is_retried_with_the_same_key(
     h.wait_for(lambda: rec.notifier.calls == [key, key], what="retry")
     assert list(rec.notifier.notices) == [key]
     h.wait_for(lambda: h.db(lambda tx: tx.outbox.state_of(key)) == "delivered", what="mark")
+
+
+def test_commands_wait_for_the_broker_without_spending_attempts(
+    cloud: CloudFactory, broker: MosquittoProcess
+) -> None:
+    """While the broker is down, commands stay pending untried; the reconnection itself
+    sends them, with the clock standing still (no backoff to sit out)."""
+    clock = ManualClock()
+    h = cloud.start(clock=clock)
+    token = operator_token(h)
+    broker.kill()
+    link = h.runtime.link
+    assert link is not None
+    h.wait_for(lambda: not link.is_connected(), what="the cloud to notice the broker is gone")
+    r = h.api("POST", "/api/v1/area-alarms", token=token, json={"area": {"kampung": ["poncowati"]}})
+    assert r.status_code == 201, r.text
+    keys = [f"cmd:{c['command_id']}" for c in r.json()["commands"]]
+    assert keys  # the broadcast to the district
+    time.sleep(1.5)  # several outbox passes while the link is down
+    for key in keys:
+        assert state_and_attempts(h, key) == ("pending", 0)
+    broker.start()
+    h.wait_for(
+        lambda: all(state_and_attempts(h, k) == ("delivered", 1) for k in keys),  # one try
+        what="the commands sent after the reconnection",
+    )
+
+
+def state_and_attempts(h: CloudHarness, key: str) -> tuple[str | None, int | None]:
+    async def read(tx: Tx) -> tuple[str | None, int | None]:
+        return await tx.outbox.state_of(key), await tx.outbox.attempts_of(key)
+
+    return h.db(read)
 
 
 def test_area_alarm_all_clear_and_stop(cloud: CloudFactory, mqtt_client: ClientFactory) -> None:

@@ -62,8 +62,10 @@ class MqttLink:
         loop: asyncio.AbstractEventLoop,
         on_message: Callable[[InboundMessage], None],
         subscribe: bool = True,
+        on_connected: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
+        self.on_connected = on_connected
         self.district = district
         self.loop = loop
         self._on_message_cb = on_message
@@ -159,7 +161,7 @@ class MqttLink:
             self.settings.port,
             flags.session_present,
         )
-        self.loop.call_soon_threadsafe(self.connected.set)
+        self.loop.call_soon_threadsafe(self._now_connected)
 
     def _on_disconnect(
         self,
@@ -192,6 +194,14 @@ class MqttLink:
         self.loop.call_soon_threadsafe(_resolve, fut, rc.value)
 
     # --- used from the event loop ------------------------------------------------------------
+
+    def _now_connected(self) -> None:
+        self.connected.set()
+        if self.on_connected is not None:
+            self.on_connected()
+
+    def is_connected(self) -> bool:
+        return self.connected.is_set()
 
     def ack(self, msg: InboundMessage) -> None:
         """PUBACK to the broker, only on the connection that delivered the message."""

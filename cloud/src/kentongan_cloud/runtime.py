@@ -117,6 +117,8 @@ class CloudRuntime:
                 district=self.directory.district_id,
                 publisher=self.link,
             )
+            if self.link is not None:
+                self.link.on_connected = self.outbox.wake
         self.intake = Intake(
             self.db,
             self.directory,

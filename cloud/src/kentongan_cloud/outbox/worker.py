@@ -42,6 +42,8 @@ class CommandPublisher(Protocol):
         self, topic: str, payload: bytes, *, expiry_s: int | None = None, ack_wait_s: float = 10.0
     ) -> int: ...
 
+    def is_connected(self) -> bool: ...
+
 
 @dataclass
 class Sinks:
@@ -55,6 +57,7 @@ class Sinks:
 
 _COMMAND_KINDS = ("command", "broadcast")
 _SLOW_BATCH = 20  # notifications, annotations, alerts: each its own network call
+_HELD = "held"  # a command given back untried because the broker link is down
 
 
 class OutboxWorker:
@@ -75,6 +78,7 @@ class OutboxWorker:
         self.district = district
         self.publisher = publisher
         self._wake = asyncio.Event()
+        self._link_down_logged = False
         self.delivered = 0
         kinds: list[OutboxKind] = []
         if publisher is not None:
@@ -88,6 +92,16 @@ class OutboxWorker:
         if sinks.fleet_alerts is not None:
             kinds.append("fleet_alert")
         self.kinds = tuple(kinds)
+        slow = tuple(k for k in kinds if k not in (*_COMMAND_KINDS, "point"))
+        self._lanes = [
+            (lane, limit)
+            for lane, limit in (
+                (tuple(k for k in kinds if k in _COMMAND_KINDS), settings.batch),
+                (tuple(k for k in kinds if k == "point"), settings.batch),
+                (slow, _SLOW_BATCH),
+            )
+            if lane
+        ]
 
     def wake(self) -> None:
         """Look for work now (after a commit in this process)."""
@@ -115,19 +129,22 @@ class OutboxWorker:
         the rest a few at a time: a slow or failing sink (a provider that does not answer,
         a thousand technician alerts) must never hold a siren command back for long."""
         n = 0
-        for lane, limit in (
-            (_COMMAND_KINDS, self.settings.batch),
-            (("point",), self.settings.batch),
-            (None, _SLOW_BATCH),
-        ):
-            kinds = tuple(
-                k
-                for k in self.kinds
-                if (k in lane if lane is not None else k not in (*_COMMAND_KINDS, "point"))
-            )
-            if kinds:
-                n += await self._pass(kinds, limit)
+        for kinds, limit in self._lanes:
+            if kinds[0] in _COMMAND_KINDS and not self._link_up():
+                continue
+            n += await self._pass(kinds, limit)
         return n
+
+    def _link_up(self) -> bool:
+        """Whether commands can go now. While the broker link is down they stay pending
+        without spending attempts or backoff; the link wakes the worker when it returns."""
+        up = self.publisher is not None and self.publisher.is_connected()
+        if not up and not self._link_down_logged:
+            _LOGGER.warning("no connection to the broker: siren commands wait in the outbox")
+        elif up and self._link_down_logged:
+            _LOGGER.info("connection to the broker back: sending the waiting commands")
+        self._link_down_logged = not up
+        return up
 
     async def _pass(self, kinds: tuple[OutboxKind, ...], limit: int) -> int:
         """Claim up to `limit` due rows of `kinds` and deliver them.
@@ -144,14 +161,21 @@ class OutboxWorker:
         if points:
             done += await self._deliver_points(points)
         commands = [r for r in rows if r.kind in _COMMAND_KINDS]
-        for outcome in await asyncio.gather(*(self._attempt(r) for r in commands)):
-            if outcome is not None:
-                done.append(outcome)
+        held: list[OutboxRow] = []
+        outcomes = await asyncio.gather(*(self._attempt_command(r) for r in commands))
+        for row, outcome in zip(commands, outcomes, strict=True):
+            if outcome == _HELD:
+                held.append(row)
+            elif outcome is not None:
+                done.append((row, outcome))
+        if held:
+            async with self.db.transaction() as tx:
+                await tx.outbox.release(held)
         for row in rows:
             if row.kind != "point" and row.kind not in _COMMAND_KINDS:
-                outcome = await self._attempt(row)
-                if outcome is not None:
-                    done.append(outcome)
+                attempt = await self._attempt(row)
+                if attempt is not None:
+                    done.append(attempt)
         await self._done(done)
         return len(rows)
 
@@ -176,10 +200,19 @@ class OutboxWorker:
             return None
         return row, outcome
 
+    async def _attempt_command(self, row: OutboxRow) -> str | None:
+        """Publish one command; its outcome, _HELD when the link fell before it could go
+        (given back untried), or None when it failed and was rescheduled."""
+        try:
+            return await self._send_command(row)
+        except Exception as exc:
+            if self.publisher is not None and not self.publisher.is_connected():
+                return _HELD
+            await self._failed(row, exc)
+            return None
+
     async def _send(self, row: OutboxRow) -> str | None:
         s = self.sinks
-        if row.kind in ("command", "broadcast"):
-            return await self._send_command(row)
         if row.kind == "notification" and s.notifier is not None:
             await s.notifier.notify(IncidentNotice.model_validate_json(row.payload), row.key)
         elif row.kind == "annotation" and s.annotations is not None:

@@ -149,6 +149,17 @@ class OutboxRepo:
             [{"b_id": r.id, "b_lease": r.lease_token} for r in rows],
         )
 
+    async def release(self, rows: Sequence[OutboxRow]) -> None:
+        """Give leased rows back untouched: they were never tried (the broker link fell)."""
+        if not rows:
+            return
+        await self.conn.execute(
+            update(outbox)
+            .where(outbox.c.id == bindparam("b_id"), outbox.c.lease_token == bindparam("b_lease"))
+            .values(lease_until=None),
+            [{"b_id": r.id, "b_lease": r.lease_token} for r in rows],
+        )
+
     async def retry_later(
         self, row: OutboxRow, now: datetime, delay_s: float, error: str, *, give_up: bool
     ) -> None:
