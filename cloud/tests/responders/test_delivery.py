@@ -221,3 +221,23 @@ async def test_rate_limits_and_back_off_are_shared_through_the_database(
         assert await a.reserve("sms", now + 5000, 1000, 2) is None
     finally:
         await other.dispose()
+
+
+async def test_a_message_left_by_a_dead_worker_goes_out_when_its_lease_runs_out(
+    responders: Responders, district: Provisioning, providers: Providers, clock: ManualClock
+) -> None:
+    await drill_for(responders, "pp-posko")  # channels: telegram, email
+    await responders.notifier.notify(notice(district, status="exercise"), "n-1")
+    service = responders.worker.service
+    assert service.settings.lease_s == 30  # an alarm after a crash waits half a minute, no more
+    # A worker claims the message and dies (kill -9) before it sends anything.
+    claimed = await service.store.claim_deliveries(
+        to_ms(clock.now()), service.settings.lease_s * 1000, 20
+    )
+    assert len(claimed) == 1
+    clock.advance(29)
+    await responders.worker.run_until_idle()
+    assert providers.telegram.received == []
+    clock.advance(1)
+    await responders.worker.run_until_idle()
+    assert len(providers.telegram.received) == 1

@@ -43,3 +43,14 @@ def test_placeholder_secret_is_refused_outside_local_mode(secret: str) -> None:
 def test_missing_public_url_names_the_variable() -> None:
     with pytest.raises(ResponderConfigError, match="public_url"):
         ResponderSettings.from_env({"KENTONGAN_RESPONDERS__ACK_SECRET": "x" * 40})
+
+
+def test_a_lease_shorter_than_one_send_is_refused() -> None:
+    env = {
+        "KENTONGAN_RESPONDERS__PUBLIC_URL": "https://k.example.id",
+        "KENTONGAN_RESPONDERS__ACK_SECRET": "x" * 40,
+        "KENTONGAN_RESPONDERS__HTTP_TIMEOUT_S": "20",
+        "KENTONGAN_RESPONDERS__LEASE_S": "15",
+    }
+    with pytest.raises(ResponderConfigError, match="lease_s"):
+        ResponderSettings.from_env(env)

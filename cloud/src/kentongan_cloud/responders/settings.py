@@ -114,7 +114,10 @@ class ResponderSettings(_Section):
     link_ttl_s: Annotated[int, Field(ge=300, le=7 * 86400)] = 12 * 3600
     local_mode: bool = False
     http_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
-    lease_s: Annotated[int, Field(ge=5, le=3600)] = 120
+    # How long a claimed message stays with its worker; renewed before each channel is
+    # tried, so it only has to cover one send. After a crash it is how long the message
+    # waits before another worker takes it: keep it short.
+    lease_s: Annotated[int, Field(ge=5, le=3600)] = 30
     retry: RetryPolicy = RetryPolicy()
     rate_limits: dict[str, RateLimit] = DEFAULT_RATE_LIMITS
     whatsapp: WhatsAppSettings | None = None
@@ -131,6 +134,16 @@ class ResponderSettings(_Section):
             msg = (
                 f"ack_secret must be a random string of at least {MIN_SECRET_LEN} characters "
                 "outside local mode (set KENTONGAN_RESPONDERS__ACK_SECRET)"
+            )
+            raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _lease_covers_a_send(self) -> ResponderSettings:
+        if self.lease_s < self.http_timeout_s + 5:
+            msg = (
+                f"lease_s ({self.lease_s}) must be at least http_timeout_s + 5 "
+                f"({self.http_timeout_s + 5:g}): a send must end before its lease does"
             )
             raise ValueError(msg)
         return self

@@ -82,6 +82,11 @@ class DeliveryWorker:
         async with self.service.store.begin() as tx:
             await tx.update_delivery(d.id, lease_until_ms=None, **values)
 
+    async def _renew(self, d: DeliveryRow) -> None:
+        lease_ms = self.service.settings.lease_s * 1000
+        async with self.service.store.begin() as tx:
+            await tx.update_delivery(d.id, lease_until_ms=self._clock_ms + lease_ms)
+
     async def deliver(self, d: DeliveryRow) -> None:
         """Send one claimed delivery as far as it can go now."""
         channels = [Channel.model_validate(c) for c in json.loads(d.channels_json)]
@@ -90,6 +95,8 @@ class DeliveryWorker:
         store = self.service.store
         index, attempt = d.channel_index, d.attempt
         while index < len(channels):
+            if index != d.channel_index:  # the claim's lease covered the first channel only
+                await self._renew(d)
             ch = channels[index]
             adapter = self.channels.get(ch.type)
             if adapter is None:
