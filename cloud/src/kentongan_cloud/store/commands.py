@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kentongan_cloud.records import AreaAlarmRecord, CommandAckRecord, CommandRecord
 from kentongan_cloud.store.base import metadata
+from kentongan_cloud.store.bulk import insert_many
 from kentongan_cloud.store.types import UtcDateTime, row_of
 
 commands = Table(
@@ -62,7 +63,7 @@ class CommandRepo:
 
     async def add(self, records: Sequence[CommandRecord]) -> None:
         if records:
-            await self.conn.execute(insert(commands), [row_of(r) for r in records])
+            await insert_many(self.conn, commands, [row_of(r) for r in records])
 
     async def mark(self, command_id: str, outcome: str, now: datetime) -> None:
         await self.conn.execute(

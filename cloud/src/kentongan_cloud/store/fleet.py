@@ -27,6 +27,7 @@ from kentongan_cloud.domain.sites import Directory
 from kentongan_cloud.errors import StaleWriteError
 from kentongan_cloud.records import FleetAlarmRecord, GatewayAuditEntry
 from kentongan_cloud.store.base import metadata
+from kentongan_cloud.store.bulk import update_many
 from kentongan_cloud.store.grafana_views import sync_names
 from kentongan_cloud.store.types import UtcDateTime, row_of
 
@@ -187,7 +188,7 @@ class FleetRepo:
     async def save_many(self, gs: Sequence[GatewayHealth]) -> None:
         """Write each gateway's health if nobody else changed it since it was loaded.
 
-        One executemany for the batch: every event touches its gateway's row, and a statement
+        One statement for the batch: every event touches its gateway's row, and a statement
         per gateway was most of the intake's cost."""
         if not gs:
             return
@@ -199,8 +200,12 @@ class FleetRepo:
             values["b_gid"] = g.gateway_id
             values["b_version"] = g.version
             rows.append(values)
-        res = await self.conn.execute(_SAVE, rows)
-        if res.rowcount != len(gs):
+        if self.conn.dialect.name == "postgresql":
+            match = {"b_gid": "gateway_id", "b_version": "version"}
+            saved = await update_many(self.conn, gateways, rows, match=match)
+        else:
+            saved = (await self.conn.execute(_SAVE, rows)).rowcount
+        if saved != len(gs):
             ids = ", ".join(g.gateway_id for g in gs[:5])
             msg = f"one of the gateways {ids}… was changed by another worker"
             raise StaleWriteError(msg)

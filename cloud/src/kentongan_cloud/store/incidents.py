@@ -31,6 +31,7 @@ from kentongan_cloud.store.base import metadata
 
 if TYPE_CHECKING:
     from kentongan_cloud.store.agency_reach import AgencyReach
+from kentongan_cloud.store.bulk import insert_many
 from kentongan_cloud.store.types import UtcDateTime, row_of
 
 incidents = Table(
@@ -157,7 +158,7 @@ class IncidentRepo:
 
     async def add(self, incs: Sequence[Incident]) -> None:
         if incs:
-            await self.conn.execute(insert(incidents), [_to_row(i) for i in incs])
+            await insert_many(self.conn, incidents, [_to_row(i) for i in incs])
 
     async def save(self, inc: Incident) -> None:
         """Write back a changed incident; raise StaleWriteError if another worker got there."""
@@ -213,7 +214,7 @@ class IncidentRepo:
 
     async def audit(self, entries: Sequence[AuditEntry]) -> None:
         if entries:
-            await self.conn.execute(insert(incident_audit), [row_of(e) for e in entries])
+            await insert_many(self.conn, incident_audit, [row_of(e) for e in entries])
 
     async def audit_of(self, incident_id: str) -> list[AuditEntry]:
         rows = await self.conn.execute(

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kentongan_cloud.records import EventRecord, SessionSeq
 from kentongan_cloud.store.base import metadata
+from kentongan_cloud.store.bulk import insert_many, update_many
 from kentongan_cloud.store.types import UtcDateTime, row_of
 
 events = Table(
@@ -110,7 +111,7 @@ class IntakeRepo:
 
     async def add_events(self, records: Sequence[EventRecord]) -> None:
         if records:
-            await self.conn.execute(insert(events), [row_of(r) for r in records])
+            await insert_many(self.conn, events, [row_of(r) for r in records])
 
     async def get_event(self, event_id: str) -> EventRecord | None:
         row = (await self.conn.execute(select(events).where(events.c.event_id == event_id))).first()
@@ -157,22 +158,41 @@ class IntakeRepo:
             }
             for (g, s), v in ((k, seqs[k]) for k in keys if k not in known)
         ]
-        if old:
-            sqlite = self.conn.dialect.name == "sqlite"
-            least, greatest = (func.min, func.max) if sqlite else (func.least, func.greatest)
+        if old and self.conn.dialect.name == "postgresql":
+            await update_many(
+                self.conn,
+                t,
+                [
+                    {
+                        "b_gid": r["b_gid"],
+                        "b_sid": r["b_sid"],
+                        "first_seq": r["b_lo"],
+                        "max_seq": r["b_hi"],
+                        "received": r["b_n"],
+                        "last_at": r["b_at"],
+                    }
+                    for r in old
+                ],
+                match={"b_gid": "gateway_id", "b_sid": "session_id"},
+                set_sql={
+                    "first_seq": "least(t.first_seq, u.first_seq)",
+                    "max_seq": "greatest(t.max_seq, u.max_seq)",
+                    "received": "t.received + u.received",
+                },
+            )
+        elif old:
             stmt = (
                 update(t)
                 .where(t.c.gateway_id == bindparam("b_gid"), t.c.session_id == bindparam("b_sid"))
                 .values(
-                    first_seq=least(t.c.first_seq, bindparam("b_lo")),
-                    max_seq=greatest(t.c.max_seq, bindparam("b_hi")),
+                    first_seq=func.min(t.c.first_seq, bindparam("b_lo")),
+                    max_seq=func.max(t.c.max_seq, bindparam("b_hi")),
                     received=t.c.received + bindparam("b_n"),
                     last_at=bindparam("b_at"),
                 )
             )
             await self.conn.execute(stmt, old)
-        if new:
-            await self.conn.execute(insert(t), new)
+        await insert_many(self.conn, t, new)
 
     async def sessions(self, gateway_id: str | None = None) -> list[SessionSeq]:
         q = select(intake_sessions).order_by(intake_sessions.c.last_at.desc())

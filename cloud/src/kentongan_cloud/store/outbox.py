@@ -9,7 +9,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -25,11 +24,11 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kentongan_cloud.records import OutboxItem, OutboxKind, OutboxRow
 from kentongan_cloud.store.base import metadata
+from kentongan_cloud.store.bulk import insert_many
 from kentongan_cloud.store.types import UtcDateTime
 
 outbox = Table(
@@ -73,15 +72,7 @@ class OutboxRepo:
             }
             for i in items
         ]
-        dialect = self.conn.dialect.name
-        stmt: Any
-        if dialect == "postgresql":
-            stmt = postgresql.insert(outbox).on_conflict_do_nothing(
-                index_elements=["idempotency_key"]
-            )
-        else:
-            stmt = sqlite.insert(outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
-        await self.conn.execute(stmt, rows)
+        await insert_many(self.conn, outbox, rows, skip_conflicts_on=["idempotency_key"])
 
     async def claim(
         self, kinds: Sequence[OutboxKind], now: datetime, limit: int, lease_s: float
