@@ -12,7 +12,7 @@ from kentongan_protocol.payloads import AreaFilter
 from kentongan_protocol.provisioning.district import District, IncidentType
 from kentongan_protocol.provisioning.tree import Provisioning
 
-from kentongan_cloud.domain.geo import distance_m
+from kentongan_cloud.domain.geo import BoundingBox, distance_m
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +71,14 @@ class Directory:
         self, lat: float, lon: float, kampung: str, radius_m: float, *, exclude: set[str]
     ) -> list[Site]:
         """Active posts within `radius_m` of a point, or in the same kampung."""
+        box = BoundingBox.around(lat, lon, radius_m)
         out = []
         for s in self.sites.values():
             if s.gateway_id in exclude:
                 continue
-            near = distance_m(lat, lon, s.lat, s.lon) <= radius_m
+            # The box first: a confirmation in a district of 2,000 posts otherwise spent
+            # 13 ms of the intake's event loop on great-circle distances.
+            near = box.holds(s.lat, s.lon) and distance_m(lat, lon, s.lat, s.lon) <= radius_m
             if near or s.place.kampung == kampung:
                 out.append(s)
         return sorted(out, key=lambda s: s.gateway_id)
