@@ -25,6 +25,7 @@ from kentongan_cloud.fanout import Fanout
 from kentongan_cloud.ports import Annotation, FleetAlert, IncidentNotice, NoticeReason, TimePoint
 from kentongan_cloud.records import AuditEntry, CommandAckRecord, CommandRecord, OutboxItem
 from kentongan_cloud.store.db import Tx
+from kentongan_cloud.store.fleet import AlarmRaise
 from kentongan_cloud.timeseries import measurements
 
 # Technicians hear at once of these; of "offline" only after minutes (against flapping links).
@@ -280,6 +281,19 @@ class Effects:
         self.outbox.append(OutboxItem("fleet_alert", key, alert.model_dump_json()))
 
     async def fleet_changes(self, tx: Tx, changes: list[FleetChange]) -> None:
+        """Points, alerts and alarm rows for a batch's fleet changes. Alarms are written in
+        bulk; an alarm raised and cleared (or cleared and raised) within the batch writes
+        what came first before it takes the second, so the history keeps both."""
+        raises: dict[str, AlarmRaise] = {}
+        clears: dict[str, tuple[str, str, datetime]] = {}
+
+        async def write_alarms() -> None:
+            await tx.fleet.raise_alarms(list(raises.values()))
+            for at in sorted({c[2] for c in clears.values()}):
+                await tx.fleet.clear_alarms([(g, k) for g, k, t in clears.values() if t == at], at)
+            raises.clear()
+            clears.clear()
+
         for ch in changes:
             if ch.kind in ("online", "offline"):
                 self._point(
@@ -291,11 +305,17 @@ class Effects:
                     )
                 )
             elif ch.kind == "alarm_raised" and ch.alarm is not None:
-                await tx.fleet.raise_alarm(ch.gateway_id, ch.alarm, ch.at, ch.detail)
+                key = f"{ch.gateway_id}|{ch.alarm}"
+                if key in clears:
+                    await write_alarms()
+                raises.setdefault(key, AlarmRaise(ch.gateway_id, ch.alarm, ch.at, ch.detail))
                 if ch.alarm in IMMEDIATE_ALERTS:
                     self.fleet_alert(ch.gateway_id, ch.alarm, ch.at, _alert_text(ch.alarm))
             elif ch.kind == "alarm_cleared" and ch.alarm is not None:
-                await tx.fleet.clear_alarm(ch.gateway_id, ch.alarm, ch.at)
+                key = f"{ch.gateway_id}|{ch.alarm}"
+                if key in raises:
+                    await write_alarms()
+                clears.setdefault(key, (ch.gateway_id, ch.alarm, ch.at))
             elif ch.kind == "duty":
                 on = ch.detail == "on duty"
                 self._point(
@@ -305,6 +325,7 @@ class Effects:
                         at=ch.at,
                     )
                 )
+        await write_alarms()
 
 
 _STEPS = frozenset(get_args(measurements.IncidentStep))

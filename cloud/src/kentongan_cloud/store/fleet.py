@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -27,7 +28,7 @@ from kentongan_cloud.domain.sites import Directory
 from kentongan_cloud.errors import StaleWriteError
 from kentongan_cloud.records import FleetAlarmRecord, GatewayAuditEntry
 from kentongan_cloud.store.base import metadata
-from kentongan_cloud.store.bulk import update_many
+from kentongan_cloud.store.bulk import insert_many, update_many
 from kentongan_cloud.store.grafana_views import sync_names
 from kentongan_cloud.store.types import UtcDateTime, row_of
 
@@ -111,6 +112,14 @@ _SAVE = (
     )
     .values({k: bindparam(k) for k in [*_HEALTH, "alarms", "version"]})
 )
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmRaise:
+    gateway_id: str
+    kind: str
+    at: datetime
+    detail: str
 
 
 def _health(row: Any) -> GatewayHealth:
@@ -227,25 +236,38 @@ class FleetRepo:
             q = q.where(gateways.c.gateway_id == gateway_id)
         return [dict(r._mapping) for r in await self.conn.execute(q)]
 
-    async def raise_alarm(self, gid: str, kind: str, at: datetime, detail: str) -> None:
-        existing = (
-            await self.conn.execute(
-                select(fleet_alarms.c.id).where(fleet_alarms.c.open_key == f"{gid}|{kind}")
-            )
-        ).first()
-        if existing is None:
-            await self.conn.execute(
-                insert(fleet_alarms).values(
-                    open_key=f"{gid}|{kind}", gateway_id=gid, kind=kind, raised_at=at, detail=detail
-                )
-            )
-
-    async def clear_alarm(self, gid: str, kind: str, at: datetime) -> None:
-        await self.conn.execute(
-            update(fleet_alarms)
-            .where(fleet_alarms.c.open_key == f"{gid}|{kind}")
-            .values(open_key=None, cleared_at=at)
+    async def raise_alarms(self, raised: Sequence[AlarmRaise]) -> None:
+        """Open each alarm that is not open already: one SELECT and one INSERT for a batch
+        (a battery-low from every post of a district is a row per post, not two statements)."""
+        wanted = {f"{r.gateway_id}|{r.kind}": r for r in reversed(raised)}  # the first wins
+        if not wanted:
+            return
+        rows = await self.conn.execute(
+            select(fleet_alarms.c.open_key).where(fleet_alarms.c.open_key.in_(sorted(wanted)))
         )
+        open_now = {r[0] for r in rows}
+        fresh = [
+            {
+                "open_key": key,
+                "gateway_id": r.gateway_id,
+                "kind": r.kind,
+                "raised_at": r.at,
+                "detail": r.detail,
+            }
+            for key, r in sorted(wanted.items())
+            if key not in open_now
+        ]
+        await insert_many(self.conn, fleet_alarms, fresh)
+
+    async def clear_alarms(self, cleared: Sequence[tuple[str, str]], at: datetime) -> None:
+        """Close these (gateway, kind) alarms where they are open."""
+        if cleared:
+            keys = sorted({f"{gid}|{kind}" for gid, kind in cleared})
+            await self.conn.execute(
+                update(fleet_alarms)
+                .where(fleet_alarms.c.open_key.in_(keys))
+                .values(open_key=None, cleared_at=at)
+            )
 
     async def alarms(self, *, open_only: bool = True, limit: int = 200) -> list[FleetAlarmRecord]:
         q = select(fleet_alarms).order_by(fleet_alarms.c.raised_at.desc()).limit(limit)
