@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import socket
@@ -75,6 +76,11 @@ class MqttLink:
         self._waiting: dict[int, asyncio.Future[int]] = {}
         self._early: dict[int, int] = {}
         self._forget: set[int] = set()
+        # Messages and PUBACKs from the network thread, in arrival order, for the loop.
+        self._handoff: collections.deque[InboundMessage | tuple[asyncio.Future[int], int]] = (
+            collections.deque()
+        )
+        self._drain_scheduled = False
         self.connected = asyncio.Event()
         self.fatal: str | None = None
         c = mqtt.Client(
@@ -175,10 +181,9 @@ class MqttLink:
         self.loop.call_soon_threadsafe(self.connected.clear)
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
-        with self._lock:
-            gen = self._generation
-        inbound = InboundMessage(msg.topic, bytes(msg.payload), msg.qos, msg.mid, gen)
-        self.loop.call_soon_threadsafe(self._on_message_cb, inbound)
+        # The generation only changes on this thread (_on_connect): no lock needed to read it.
+        gen = self._generation
+        self._hand_over(InboundMessage(msg.topic, bytes(msg.payload), msg.qos, msg.mid, gen))
 
     def _on_publish(
         self, _c: mqtt.Client, _u: object, mid: int, rc: ReasonCode, _p: Properties
@@ -191,7 +196,28 @@ class MqttLink:
                 else:
                     self._early[mid] = rc.value
                 return
-        self.loop.call_soon_threadsafe(_resolve, fut, rc.value)
+        self._hand_over((fut, rc.value))
+
+    def _hand_over(self, item: InboundMessage | tuple[asyncio.Future[int], int]) -> None:
+        """Queue `item` for the event loop, waking it once for whatever arrives until it
+        runs rather than once per message (each wake-up is a write to the loop's pipe)."""
+        with self._lock:
+            self._handoff.append(item)
+            if self._drain_scheduled:
+                return
+            self._drain_scheduled = True
+        self.loop.call_soon_threadsafe(self._drain_handoff)
+
+    def _drain_handoff(self) -> None:
+        with self._lock:
+            items = list(self._handoff)
+            self._handoff.clear()
+            self._drain_scheduled = False
+        for item in items:
+            if isinstance(item, InboundMessage):
+                self._on_message_cb(item)
+            else:
+                _resolve(*item)
 
     # --- used from the event loop ------------------------------------------------------------
 

@@ -243,12 +243,14 @@ class OutboxWorker:
         if not done:
             return
         now = self.clock.now()
+        outcomes = [
+            (CommandEnvelope.model_validate_json(row.payload).command_id, outcome)
+            for row, outcome in done
+            if outcome is not None
+        ]
         async with self.db.transaction() as tx:
             await tx.outbox.delivered_many([row for row, _ in done], now)
-            for row, outcome in done:
-                if outcome is not None:
-                    env = CommandEnvelope.model_validate_json(row.payload)
-                    await tx.commands.mark(env.command_id, outcome, now)
+            await tx.commands.mark(outcomes, now)
         self.delivered += len(done)
 
     async def _failed(self, row: OutboxRow, exc: Exception) -> None:

@@ -6,13 +6,24 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text, insert, select, update
+from sqlalchemy import (
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kentongan_cloud.records import AreaAlarmRecord, CommandAckRecord, CommandRecord
 from kentongan_cloud.store.base import metadata
-from kentongan_cloud.store.bulk import insert_many
+from kentongan_cloud.store.bulk import insert_many, update_many
 from kentongan_cloud.store.types import UtcDateTime, row_of
 
 commands = Table(
@@ -56,6 +67,12 @@ area_alarms = Table(
     Index("ix_area_alarms_started_at", "started_at"),
 )
 
+_MARK = (
+    update(commands)
+    .where(commands.c.command_id == bindparam("b_id"))
+    .values(outcome=bindparam("outcome"), sent_at=bindparam("sent_at"))
+)
+
 
 class CommandRepo:
     def __init__(self, conn: AsyncConnection) -> None:
@@ -65,12 +82,19 @@ class CommandRepo:
         if records:
             await insert_many(self.conn, commands, [row_of(r) for r in records])
 
-    async def mark(self, command_id: str, outcome: str, now: datetime) -> None:
-        await self.conn.execute(
-            update(commands)
-            .where(commands.c.command_id == command_id)
-            .values(outcome=outcome, sent_at=now if outcome == "sent" else None)
-        )
+    async def mark(self, outcomes: Sequence[tuple[str, str]], now: datetime) -> None:
+        """Record how each `(command_id, outcome)` went, in one statement: a confirmation
+        sends dozens of commands, and a statement each held the write lock that long."""
+        if not outcomes:
+            return
+        rows = [
+            {"b_id": cid, "outcome": outcome, "sent_at": now if outcome == "sent" else None}
+            for cid, outcome in outcomes
+        ]
+        if self.conn.dialect.name == "postgresql":
+            await update_many(self.conn, commands, rows, match={"b_id": "command_id"})
+        else:
+            await self.conn.execute(_MARK, rows)
 
     async def get_many(self, command_ids: Sequence[str]) -> dict[str, CommandRecord]:
         if not command_ids:

@@ -97,6 +97,12 @@ class Database:
         kw: dict[str, Any] = {"echo": echo}
         if url.startswith("postgresql"):
             kw |= {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
+        elif ":memory:" not in url:
+            # Every SQLite transaction takes the write lock (BEGIN IMMEDIATE), so a second
+            # connection in this process could only wait in SQLite's busy handler, which
+            # sleeps in steps of up to 100 ms. One connection makes the waiters queue on the
+            # pool instead, first come first served, woken the moment it is free.
+            kw |= {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
         self.engine: AsyncEngine = make_engine(url, **kw)
         self.dialect = self.engine.dialect.name
         if self.dialect == "sqlite":
