@@ -149,3 +149,35 @@ def test_a_tamper_event_reaches_the_technician_after_a_failed_try_once(
     [body] = box.bodies()
     assert "Kotak gateway dibuka (tamper)" in body
     assert "Kp. Komering Putih, Kec. Gunung Sugih" in body
+
+
+def test_a_flapping_alarm_tells_the_technician_again_only_after_the_realert_window(
+    cloud: CloudFactory,
+    mqtt_client: ClientFactory,
+    mailbox: tuple[TechnicianMailbox, int],
+) -> None:
+    box, port = mailbox
+    clock = ManualClock(TUESDAY_MORNING)
+    h = start(cloud, port, clock)  # realert_after_min: the default, 60
+    post = VirtualPost(mqtt_client(GW), DISTRICT, GW)
+    post.listen()
+
+    def lid(opened: bool) -> None:
+        post.send(post.event("tamper_opened" if opened else "tamper_closed", input="tamper_box"))
+        acked_ids(post, 1)
+
+    lid(True)
+    h.wait_for(lambda: len(box.messages) == 1, timeout=20, what="the first alert")
+    for _ in range(3):  # the lid flaps for ten minutes: the alarm opens and closes each time
+        clock.advance(200)
+        lid(False)
+        lid(True)
+    time.sleep(1.2)  # outbox passes
+    assert len(box.messages) == 1
+    alarms = h.db(lambda tx: tx.fleet.alarms(open_only=False))
+    assert len([a for a in alarms if a.kind == "tamper"]) == 4  # the history keeps each
+    clock.advance(60 * 60)  # an hour after the alert
+    lid(False)
+    lid(True)
+    h.wait_for(lambda: len(box.messages) == 2, timeout=20, what="the alert an hour later")
+    assert len(fleet_outbox(h)) == 2

@@ -11,6 +11,7 @@ Who is told what:
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,6 +29,8 @@ from kentongan_cloud.store.db import Tx
 from kentongan_cloud.store.fleet import AlarmRaise
 from kentongan_cloud.timeseries import measurements
 
+_LOGGER = logging.getLogger(__name__)
+
 # Technicians hear at once of these; of "offline" only after minutes (against flapping links).
 IMMEDIATE_ALERTS = frozenset({"mains_lost", "battery_low", "tamper", "siren_fault"})
 
@@ -42,6 +45,8 @@ class Effects:
 
     directory: Directory
     fanout: Fanout
+    # How long after telling the technicians of an alarm its return stays quiet.
+    realert_after: timedelta = timedelta(minutes=60)
     outbox: list[OutboxItem] = field(default_factory=list)
     commands: list[CommandRecord] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
@@ -286,6 +291,8 @@ class Effects:
         what came first before it takes the second, so the history keeps both."""
         raises: dict[str, AlarmRaise] = {}
         clears: dict[str, tuple[str, str, datetime]] = {}
+        last_alert = await self._last_alerts(tx, changes)
+        quiet: list[str] = []
 
         async def write_alarms() -> None:
             await tx.fleet.raise_alarms(list(raises.values()))
@@ -308,9 +315,18 @@ class Effects:
                 key = f"{ch.gateway_id}|{ch.alarm}"
                 if key in clears:
                     await write_alarms()
-                raises.setdefault(key, AlarmRaise(ch.gateway_id, ch.alarm, ch.at, ch.detail))
+                alert = False
                 if ch.alarm in IMMEDIATE_ALERTS:
-                    self.fleet_alert(ch.gateway_id, ch.alarm, ch.at, _alert_text(ch.alarm))
+                    last = last_alert.get((ch.gateway_id, ch.alarm))
+                    alert = last is None or ch.at - last >= self.realert_after
+                    if alert:
+                        last_alert[ch.gateway_id, ch.alarm] = ch.at
+                        self.fleet_alert(ch.gateway_id, ch.alarm, ch.at, _alert_text(ch.alarm))
+                    else:
+                        quiet.append(f"{ch.alarm} at {ch.gateway_id}")
+                raises.setdefault(
+                    key, AlarmRaise(ch.gateway_id, ch.alarm, ch.at, ch.detail, alerted=alert)
+                )
             elif ch.kind == "alarm_cleared" and ch.alarm is not None:
                 key = f"{ch.gateway_id}|{ch.alarm}"
                 if key in raises:
@@ -326,6 +342,26 @@ class Effects:
                     )
                 )
         await write_alarms()
+        if quiet:
+            _LOGGER.info(
+                "%d alarms came back within %s of telling the technicians: not told again (%s)",
+                len(quiet),
+                self.realert_after,
+                ", ".join(quiet[:5]) + (", …" if len(quiet) > 5 else ""),
+            )
+
+    async def _last_alerts(
+        self, tx: Tx, changes: list[FleetChange]
+    ) -> dict[tuple[str, str], datetime]:
+        """When each alarm about to be raised last alerted the technicians (one query)."""
+        raised = [
+            ch for ch in changes if ch.kind == "alarm_raised" and ch.alarm in IMMEDIATE_ALERTS
+        ]
+        if not raised or not self.realert_after:
+            return {}
+        pairs = {(ch.gateway_id, str(ch.alarm)) for ch in raised}
+        since = min(ch.at for ch in raised) - self.realert_after
+        return await tx.fleet.last_alerted(pairs, since)
 
 
 _STEPS = frozenset(get_args(measurements.IncidentStep))

@@ -129,6 +129,7 @@ class CloudRuntime:
             publish=self.link.publish_nowait if self.link else None,
             on_commit=self.outbox.wake if self.outbox else None,
             points=self.sinks.points,
+            realert_after_min=s.fleet.realert_after_min,
         )
         self.operations = Operations(
             self.db,

@@ -69,6 +69,9 @@ class FleetSettings(Section):
 
     heartbeat_factor: Annotated[float, Field(ge=1.5, le=10)] = 2.5
     offline_alert_after_min: Annotated[float, Field(ge=0, le=1440)] = 10.0
+    # A power, tamper or siren alarm that clears and comes back (a flapping battery sensor, a
+    # box lid opened and closed) tells the technicians again only after this long; 0: always.
+    realert_after_min: Annotated[float, Field(ge=0, le=10080)] = 60.0
     sweep_interval_s: Annotated[float, Field(gt=0, le=60)] = 2.0
 
 

@@ -78,8 +78,10 @@ class Intake:
         publish: Callable[[str, bytes], None] | None = None,
         on_commit: Callable[[], None] | None = None,
         points: PointSink | None = None,
+        realert_after_min: float = 60.0,
     ) -> None:
         self.db = db
+        self.realert_after = timedelta(minutes=realert_after_min)
         self.directory = directory
         self.clock = clock
         self.max_batch = max_batch
@@ -126,7 +128,11 @@ class Intake:
             delay = min(delay * 2, 5.0)
 
     def _effects(self) -> Effects:
-        return Effects(self.directory, Fanout(self.directory, self.command_expiry_s))
+        return Effects(
+            self.directory,
+            Fanout(self.directory, self.command_expiry_s),
+            realert_after=self.realert_after,
+        )
 
     async def handle(self, batch: list[Envelope]) -> None:
         """Commit one batch, then publish event acks, then acknowledge to the broker."""

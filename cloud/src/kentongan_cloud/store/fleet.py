@@ -120,6 +120,7 @@ class AlarmRaise:
     kind: str
     at: datetime
     detail: str
+    alerted: bool = False  # the technicians are told of this one (alerted_at = at)
 
 
 def _health(row: Any) -> GatewayHealth:
@@ -253,11 +254,31 @@ class FleetRepo:
                 "kind": r.kind,
                 "raised_at": r.at,
                 "detail": r.detail,
+                "alerted_at": r.at if r.alerted else None,
             }
             for key, r in sorted(wanted.items())
             if key not in open_now
         ]
         await insert_many(self.conn, fleet_alarms, fresh)
+
+    async def last_alerted(
+        self, pairs: set[tuple[str, str]], since: datetime
+    ) -> dict[tuple[str, str], datetime]:
+        """When each (gateway, kind) alarm last alerted the technicians, if after `since`."""
+        if not pairs:
+            return {}
+        rows = await self.conn.execute(
+            select(fleet_alarms.c.gateway_id, fleet_alarms.c.kind, fleet_alarms.c.alerted_at).where(
+                fleet_alarms.c.gateway_id.in_(sorted({g for g, _ in pairs})),
+                fleet_alarms.c.kind.in_(sorted({k for _, k in pairs})),
+                fleet_alarms.c.alerted_at >= since,
+            )
+        )
+        last: dict[tuple[str, str], datetime] = {}
+        for gid, kind, at in rows:
+            if (gid, kind) in pairs and ((gid, kind) not in last or at > last[gid, kind]):
+                last[gid, kind] = at
+        return last
 
     async def clear_alarms(self, cleared: Sequence[tuple[str, str]], at: datetime) -> None:
         """Close these (gateway, kind) alarms where they are open."""
