@@ -14,10 +14,12 @@ LATENCY = ("p50_ms", "p99_ms", "max_ms")
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
-    # One database keeps CI short; `kentongan-bench` runs both by default.
+@pytest.mark.parametrize("workers", [1, 2])
+def test_quick_bench_writes_every_figure(tmp_path: Path, workers: int) -> None:
+    # One database keeps CI short; `kentongan-bench` runs both by default. Two workers
+    # share the events on the `$share/` group, each with its own broker account.
     argv = ["--quick", "--databases", "sqlite", "--procs", "2", "--out", str(tmp_path)]
-    assert main(argv) == 0
+    assert main([*argv, "--workers", str(workers)]) == 0
     [result_file] = tmp_path.glob("bench-*.json")
     assert result_file.with_suffix(".png").stat().st_size > 0
     r = json.loads(result_file.read_text())
@@ -26,6 +28,7 @@ def test_quick_bench_writes_every_figure(tmp_path: Path) -> None:
     assert raw["median_per_s"] > 0
     assert all(run["received"] <= run["sent"] for run in raw["runs"])
     assert [d["database"] for d in r["databases"]] == ["sqlite"]
+    assert r["cloud_workers"] == workers
     for d in r["databases"]:
         pl = d["press_latency"]
         assert set(pl["press_to_incident_committed"]) == set(LATENCY)

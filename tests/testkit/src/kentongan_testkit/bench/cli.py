@@ -64,9 +64,11 @@ def _latency(lat: PressLatency) -> dict[str, Any]:
     }
 
 
-def run_database(plan: Plan, database: str, work: Path, log: Any, procs: int) -> dict[str, Any]:
-    bench = Bench(work, SAMPLE, plan.gateways, database, plan.heartbeat_s, log, procs)
-    out: dict[str, Any] = {"database": database}
+def run_database(
+    plan: Plan, database: str, work: Path, log: Any, procs: int, workers: int = 1
+) -> dict[str, Any]:
+    bench = Bench(work, SAMPLE, plan.gateways, database, plan.heartbeat_s, log, procs, workers)
+    out: dict[str, Any] = {"database": database, "cloud_workers": workers}
     try:
         out["setup"] = bench.start()
         out["quiet_night"] = bench.quiet_night(plan.quiet_s)
@@ -151,6 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="load-generator processes sharing the virtual gateways (default 2)",
     )
     p.add_argument(
+        "--workers",
+        type=int,
+        choices=(1, 2),
+        default=1,
+        help="cloud workers sharing the events on the $share/ group, each with its own "
+        "broker account (default 1); their CPU and memory are added up",
+    )
+    p.add_argument(
         "--runs",
         type=_positive,
         default=1,
@@ -202,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         "note": SHARED_CORES_NOTE.format(cores=cores),
         "plan": plan.__dict__,
         "loadgen_processes": args.procs,
+        "cloud_workers": args.workers,
         "runs": args.runs,
     }
     log(f"raw mosquitto QoS 1: {plan.raw_runs} x {plan.raw_messages} messages")
@@ -218,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         for k in range(args.runs):
             log(f"{database}: run {k + 1} of {args.runs}")
             with tempfile.TemporaryDirectory(prefix=f"kentongan-bench-{database}-") as tmp:
-                one = run_database(plan, database, Path(tmp), log, args.procs)
+                one = run_database(plan, database, Path(tmp), log, args.procs, args.workers)
             one["ratio_to_raw_mosquitto"] = one["sustained"]["events_per_s_zero_loss"] / raw_per_s
             runs.append(one)
             log(summary_line(one))

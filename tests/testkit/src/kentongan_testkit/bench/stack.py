@@ -34,9 +34,11 @@ class Stack:
     heartbeat_s: float
     progress: Progress
     procs: int = 2
+    workers: int = 1  # cloud workers on the `$share/` group (accounts cloud-1, cloud-2)
     prov: Provisioning | None = None
     broker: MosquittoProcess | None = None
-    cloud: CloudProcess | None = None
+    cloud: CloudProcess | None = None  # the first worker: it migrates the database
+    clouds: list[CloudProcess] = field(default_factory=list)
     db: Database | None = None
     pool: FleetPool | None = None
     gateway_ids: list[str] = field(default_factory=list)
@@ -62,24 +64,27 @@ class Stack:
             "KENTONGAN_DATA_DIR": str(self.workdir / "cloud-data"),
             "KENTONGAN_DATABASE__URL": self.db.url,
             "KENTONGAN_MQTT__PORT": str(self.broker.port),
-            "KENTONGAN_MQTT__PASSWORD": store.get_or_create("cloud"),
             "KENTONGAN_FLEET__SWEEP_INTERVAL_S": "0.5",
             "KENTONGAN_OUTBOX__POLL_INTERVAL_S": "0.05",
         }
-        self.progress(f"starting the cloud worker ({self.database})")
-        self.cloud = CloudProcess(env, self.workdir / "cloud.log")
-        self.cloud.start()
-        wait_for(
-            lambda: (
-                self.db is not None
-                and self.db.scalar("SELECT count(*) FROM gateways") >= self.gateways
-            ),
-            180,
-            "the cloud's gateway registry",
-            0.5,
-        )
+        # One worker logs in as `cloud`; several each need an account of their own (the
+        # broker takes the username as client id).
+        accounts = ["cloud"] if self.workers == 1 else [f"cloud-{i + 1}" for i in range(2)]
+        self.progress(f"starting {self.workers} cloud worker(s) ({self.database})")
+        for i, account in enumerate(accounts[: self.workers]):
+            creds = {
+                "KENTONGAN_MQTT__USERNAME": account,
+                "KENTONGAN_MQTT__PASSWORD": store.get_or_create(account),
+            }
+            log = self.workdir / ("cloud.log" if i == 0 else f"cloud-{i + 1}.log")
+            proc = CloudProcess(env | creds, log)
+            self.clouds.append(proc)
+            proc.start()
+            if i == 0:
+                self.cloud = proc
+                self._wait_registry()
         time.sleep(2.0)
-        self.baseline_rss_mb = self.cloud.rss_mb()
+        self.baseline_rss_mb = sum(c.rss_mb() for c in self.clouds)
         for gf in prov.active_gateways():
             store.get_or_create(gf.gateway_id)  # made before any process reads the store
             self.gateway_ids.append(gf.gateway_id)
@@ -109,6 +114,17 @@ class Stack:
             "online_wait_s": online,
             "loadgen_processes": self.pool.procs,
         }
+
+    def _wait_registry(self) -> None:
+        wait_for(
+            lambda: (
+                self.db is not None
+                and self.db.scalar("SELECT count(*) FROM gateways") >= self.gateways
+            ),
+            180,
+            "the cloud's gateway registry",
+            0.5,
+        )
 
     def connected(self) -> int:
         assert self.pool is not None
@@ -155,12 +171,11 @@ class Stack:
 
     @contextmanager
     def cloud_usage(self, out: dict[str, float]) -> Iterator[None]:
-        assert self.cloud is not None
-        c0, t0 = self.cloud.cpu_s(), time.monotonic()
+        c0, t0 = sum(c.cpu_s() for c in self.clouds), time.monotonic()
         yield
         dt = time.monotonic() - t0
-        out["cloud_cpu_percent"] = 100 * (self.cloud.cpu_s() - c0) / dt
-        out["cloud_rss_mb"] = self.cloud.rss_mb()
+        out["cloud_cpu_percent"] = 100 * (sum(c.cpu_s() for c in self.clouds) - c0) / dt
+        out["cloud_rss_mb"] = sum(c.rss_mb() for c in self.clouds)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -169,8 +184,8 @@ class Stack:
                 self.pool.close()
             except Exception as exc:
                 self.progress(f"load generators close: {exc}")
-        if self.cloud is not None:
-            self.cloud.stop()
+        for c in self.clouds:
+            c.stop()
         if self.broker is not None:
             self.broker.stop()
         if self.db is not None:
