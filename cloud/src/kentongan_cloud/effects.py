@@ -33,6 +33,7 @@ _LOGGER = logging.getLogger(__name__)
 
 # Technicians hear at once of these; of "offline" only after minutes (against flapping links).
 IMMEDIATE_ALERTS = frozenset({"mains_lost", "battery_low", "tamper", "siren_fault"})
+REALERT_AFTER = timedelta(minutes=60)  # the default of fleet.realert_after_min
 
 
 def notice_key(incident_id: str, reason: str) -> str:
@@ -46,7 +47,7 @@ class Effects:
     directory: Directory
     fanout: Fanout
     # How long after telling the technicians of an alarm its return stays quiet.
-    realert_after: timedelta = timedelta(minutes=60)
+    realert_after: timedelta = REALERT_AFTER
     outbox: list[OutboxItem] = field(default_factory=list)
     commands: list[CommandRecord] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 from types import TracebackType
 
 from kentongan_protocol.provisioning.tree import Provisioning, ProvisioningError, load_tree
@@ -129,7 +130,7 @@ class CloudRuntime:
             publish=self.link.publish_nowait if self.link else None,
             on_commit=self.outbox.wake if self.outbox else None,
             points=self.sinks.points,
-            realert_after_min=s.fleet.realert_after_min,
+            realert_after=timedelta(minutes=s.fleet.realert_after_min),
         )
         self.operations = Operations(
             self.db,

@@ -24,7 +24,7 @@ from kentongan_protocol.topics import Suffix, gateway_topic
 
 from kentongan_cloud.clock import Clock
 from kentongan_cloud.domain.sites import Directory
-from kentongan_cloud.effects import Effects
+from kentongan_cloud.effects import REALERT_AFTER, Effects
 from kentongan_cloud.errors import DatabaseUnavailableError
 from kentongan_cloud.fanout import Fanout
 from kentongan_cloud.intake.classify import EventItem, Item, Rejected, classify_mqtt
@@ -78,10 +78,10 @@ class Intake:
         publish: Callable[[str, bytes], None] | None = None,
         on_commit: Callable[[], None] | None = None,
         points: PointSink | None = None,
-        realert_after_min: float = 60.0,
+        realert_after: timedelta = REALERT_AFTER,
     ) -> None:
         self.db = db
-        self.realert_after = timedelta(minutes=realert_after_min)
+        self.realert_after = realert_after
         self.directory = directory
         self.clock = clock
         self.max_batch = max_batch

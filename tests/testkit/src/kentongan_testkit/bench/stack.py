@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kentongan_protocol.provisioning.broker import cloud_accounts
 from kentongan_protocol.provisioning.broker_process import MosquittoProcess
 from kentongan_protocol.provisioning.secretstore import SecretStore
 from kentongan_protocol.provisioning.tree import Provisioning
@@ -37,8 +38,7 @@ class Stack:
     workers: int = 1  # cloud workers on the `$share/` group (accounts cloud-1, cloud-2)
     prov: Provisioning | None = None
     broker: MosquittoProcess | None = None
-    cloud: CloudProcess | None = None  # the first worker: it migrates the database
-    clouds: list[CloudProcess] = field(default_factory=list)
+    clouds: list[CloudProcess] = field(default_factory=list)  # the first migrates the database
     db: Database | None = None
     pool: FleetPool | None = None
     gateway_ids: list[str] = field(default_factory=list)
@@ -68,21 +68,20 @@ class Stack:
             "KENTONGAN_OUTBOX__POLL_INTERVAL_S": "0.05",
         }
         # One worker logs in as `cloud`; several each need an account of their own (the
-        # broker takes the username as client id).
-        accounts = ["cloud"] if self.workers == 1 else [f"cloud-{i + 1}" for i in range(2)]
+        # broker takes the username as client id): cloud-1 … cloud-N.
+        accounts = cloud_accounts(self.workers)
+        accounts = accounts[:1] if self.workers == 1 else accounts[1:]
         self.progress(f"starting {self.workers} cloud worker(s) ({self.database})")
-        for i, account in enumerate(accounts[: self.workers]):
+        for account in accounts:
             creds = {
                 "KENTONGAN_MQTT__USERNAME": account,
                 "KENTONGAN_MQTT__PASSWORD": store.get_or_create(account),
             }
-            log = self.workdir / ("cloud.log" if i == 0 else f"cloud-{i + 1}.log")
-            proc = CloudProcess(env | creds, log)
-            self.clouds.append(proc)
+            proc = CloudProcess(env | creds, self.workdir / f"{account}.log")
             proc.start()
-            if i == 0:
-                self.cloud = proc
+            if not self.clouds:  # the first one migrates; the others start on its schema
                 self._wait_registry()
+            self.clouds.append(proc)
         time.sleep(2.0)
         self.baseline_rss_mb = sum(c.rss_mb() for c in self.clouds)
         for gf in prov.active_gateways():
