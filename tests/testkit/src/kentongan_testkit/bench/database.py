@@ -8,6 +8,8 @@ import functools
 import os
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -82,6 +84,20 @@ class Database:
                 lite.close()
         with self.server.connect(self.pg_name) as conn:
             return list(conn.execute(sql.encode(), args).fetchall())
+
+    @contextmanager
+    def reader(self) -> Iterator[Callable[[str, tuple[Any, ...]], list[tuple[Any, ...]]]]:
+        """One connection held open for many quick reads (a poll every few milliseconds
+        should not pay a connect each time)."""
+        if self.kind == "sqlite":
+            lite = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                yield lambda sql, args: lite.execute(sql.replace("%s", "?"), args).fetchall()
+            finally:
+                lite.close()
+            return
+        with self.server.connect(self.pg_name) as conn:
+            yield lambda sql, args: list(conn.execute(sql.encode(), args).fetchall())
 
     def scalar(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         try:

@@ -1,6 +1,7 @@
 """Latencies from press times taken in the load generators (wall clock, keyed by event_id)
-to what the cloud committed: the incident the press opened (incidents.opened_at, the cloud's
-clock as its intake transaction began), the event/ack back at the pressing post (sent after
+to what the cloud committed: the incident the press opened, when a reader first saw it (see
+visibility.py) and its opened_at (the cloud's clock as its intake transaction began, so the
+cloud's share before the commit), the event/ack back at the pressing post (sent after
 the commit; timed in the load generator), and each
 neighbouring post's acknowledgement of the siren command a confirmation sent
 (command_acks.at: the cloud's clock when its intake took the ack), and, to tell the cloud's
@@ -18,7 +19,8 @@ from kentongan_testkit.bench.database import OPENED_SQL, SIREN_SQL, Database, ma
 
 @dataclass
 class PressLatency:
-    commit_s: list[float] = field(default_factory=list)
+    visible_s: list[float] = field(default_factory=list)  # first read by another connection
+    opened_s: list[float] = field(default_factory=list)  # incidents.opened_at
     event_ack_s: list[float] = field(default_factory=list)  # the event/ack back at the post
     missing: int = 0
     siren_ack_s: list[float] = field(default_factory=list)
@@ -58,7 +60,7 @@ def press_latencies(
     with suppress(TimeoutError):
         wait_for(lambda: len(_opened(db, ids)) >= len(ids), timeout, "incidents", 0.2)
     rows = _opened(db, ids)
-    out.commit_s = [max(0.0, ts(opened) - pressed[eid]) for eid, opened, _ in rows]
+    out.opened_s = [max(0.0, ts(opened) - pressed[eid]) for eid, opened, _ in rows]
     out.missing = len(ids) - len(rows)
     press_of = {iid: pressed[eid] for eid, _, iid in rows}
     if not press_of:

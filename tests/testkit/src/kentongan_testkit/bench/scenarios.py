@@ -16,6 +16,7 @@ from kentongan_testkit.bench.cloudproc import wait_for
 from kentongan_testkit.bench.database import OFFLINE_SQL, marks
 from kentongan_testkit.bench.latency import PressLatency, press_latencies
 from kentongan_testkit.bench.stack import Stack
+from kentongan_testkit.bench.visibility import IncidentWatcher
 
 # The second post of a probe pair presses this long after the first: inside the 2-minute
 # confirmation window, and late enough that the cloud has usually committed the first.
@@ -78,10 +79,21 @@ class Bench(Stack):
         self.sent_events += sent
         return sent
 
-    def _latency(self, pressed: dict[str, float], timeout: float) -> PressLatency:
+    def _watch(self) -> IncidentWatcher:
+        assert self.db is not None
+        return IncidentWatcher(self.db)
+
+    def _latency(
+        self, pressed: dict[str, float], timeout: float, watch: IncidentWatcher
+    ) -> PressLatency:
+        """Latencies of these presses; `watch` must have run since before the first."""
         assert self.db is not None
         assert self.pool is not None
         lat = press_latencies(self.db, pressed, timeout)
+        if watch.error is not None:
+            msg = f"the incident watcher stopped: {watch.error}"
+            raise RuntimeError(msg) from watch.error
+        lat.visible_s = watch.visible_after(pressed)
         ids = list(pressed)
         acked: dict[str, float] = {}
 
@@ -121,11 +133,12 @@ class Bench(Stack):
                 futs.append(pool.press([b]))
 
         th = threading.Thread(target=presser)
-        th.start()
-        sent = self._background(background_rate, seconds, 2)
-        th.join()
-        pressed = self._pressed(futs)
-        lat = self._latency(pressed, 180)
+        with self._watch() as watch:
+            th.start()
+            sent = self._background(background_rate, seconds, 2)
+            th.join()
+            pressed = self._pressed(futs)
+            lat = self._latency(pressed, 180, watch)
         return {"background_events": sent, "presses": len(pressed), "pairs": len(pairs), "lat": lat}
 
     def sustained(self, rate: float, seconds: float, seed: int = 1) -> dict[str, float]:
@@ -169,12 +182,13 @@ class Bench(Stack):
         self.progress(f"burst: {len(posts)} posts of kecamatan {kc} panic within {within_s} s")
         inc0 = self.incidents()
         futs: list[Future[dict[str, float]]] = []
-        t0 = time.monotonic()
-        for i, g in enumerate(posts):
-            time.sleep(max(0.0, t0 + within_s * i / max(1, len(posts)) - time.monotonic()))
-            futs.append(self.pool.press([g]))
-        pressed = self._pressed(futs)
-        lat = self._latency(pressed, 180)
+        with self._watch() as watch:
+            t0 = time.monotonic()
+            for i, g in enumerate(posts):
+                time.sleep(max(0.0, t0 + within_s * i / max(1, len(posts)) - time.monotonic()))
+                futs.append(self.pool.press([g]))
+            pressed = self._pressed(futs)
+            lat = self._latency(pressed, 180, watch)
         took = time.monotonic() - t0
         new_incidents = self.incidents() - inc0
         return {
@@ -182,7 +196,7 @@ class Bench(Stack):
             "posts": len(posts),
             "panics": len(pressed),
             "incidents": new_incidents,
-            "lost": len(pressed) - len(lat.commit_s),
+            "lost": len(pressed) - len(lat.opened_s),
             "duplicated": max(0, new_incidents - len(pressed)),
             "until_all_committed_s": took,
             "lat": lat,
@@ -205,8 +219,9 @@ class Bench(Stack):
         self.broker.start()
         live_posts = self.fresh_posts(live, random.Random(3))
         time.sleep(1.0)
-        pressed = self._pressed([self.pool.press([g]) for g in live_posts])
-        lat = self._latency(pressed, 300)
+        with self._watch() as watch:
+            pressed = self._pressed([self.pool.press([g]) for g in live_posts])
+            lat = self._latency(pressed, 300, watch)
         with suppress(TimeoutError):
             wait_for(
                 lambda: self.events_stored() - before >= backlog + live,
