@@ -24,7 +24,13 @@ from kentongan_cloud.domain.incident import CLOSING, CONFIRMING_SOURCES, Change,
 from kentongan_cloud.domain.sites import Directory
 from kentongan_cloud.fanout import Fanout
 from kentongan_cloud.ports import Annotation, FleetAlert, IncidentNotice, NoticeReason, TimePoint
-from kentongan_cloud.records import AuditEntry, CommandAckRecord, CommandRecord, OutboxItem
+from kentongan_cloud.records import (
+    AuditEntry,
+    CommandAckRecord,
+    CommandRecord,
+    OutboxItem,
+    OutboxKind,
+)
 from kentongan_cloud.store.db import Tx
 from kentongan_cloud.store.fleet import AlarmRaise
 from kentongan_cloud.timeseries import measurements
@@ -51,11 +57,15 @@ class Effects:
     outbox: list[OutboxItem] = field(default_factory=list)
     commands: list[CommandRecord] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
+    # The kinds of outbox rows flushed so far: an outbox worker that delivers none of them
+    # need not look for work after the commit.
+    kinds_written: set[OutboxKind] = field(default_factory=set)
 
     async def flush(self, tx: Tx, now: datetime) -> None:
         await tx.incidents.audit(self.audit)
         await tx.commands.add(self.commands)
         await tx.outbox.add(self.outbox, now)
+        self.kinds_written.update(o.kind for o in self.outbox)
         self.outbox, self.commands, self.audit = [], [], []
 
     # --- incidents ---------------------------------------------------------------------------

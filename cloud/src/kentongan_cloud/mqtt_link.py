@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import logging
 import socket
 import threading
@@ -285,6 +286,14 @@ def _resolve(fut: asyncio.Future[int], code: int) -> None:
 def _expiry(expiry_s: int | None) -> Properties | None:
     if expiry_s is None:
         return None
+    return _expiry_props(max(1, int(expiry_s)))
+
+
+@functools.lru_cache(maxsize=256)
+def _expiry_props(expiry_s: int) -> Properties:
+    """Shared per value: building a paho Properties costs more than the publish around it
+    (a confirmation publishes ~90 commands with the same few expiries), and paho only reads
+    it (packs it into the PUBLISH, and again on a resend)."""
     props = Properties(PacketTypes.PUBLISH)
-    props.MessageExpiryInterval = max(1, int(expiry_s))
+    props.MessageExpiryInterval = expiry_s
     return props

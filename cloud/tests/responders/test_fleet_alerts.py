@@ -155,6 +155,36 @@ async def test_a_district_without_technicians_records_the_alert_as_unsent(
         await adapter.aclose()
 
 
+async def test_a_technician_without_a_configured_provider_is_recorded_not_retried(
+    district: Provisioning,
+    engine: Engine,
+    settings: ResponderSettings,
+    clock: ManualClock,
+    providers: Providers,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The night technician has Telegram and SMS; this process has neither provider. Andi's
+    # WhatsApp works: he is told, and the alert does not raise (no retry could reach the
+    # other one until the configuration changes).
+    channels = build_channels(settings, WEBHOOK_SECRETS)
+    some = {t: a for t, a in channels.items() if t not in ("telegram", "sms")}
+    alerts = FleetAlerts(district.district, some, FleetAlertLog(engine), clock)
+    alert = fleet_alert(district)
+    await alerts.alert(alert, KEY)
+    await alerts.alert(alert, KEY)  # a repeated delivery records nothing new
+    assert "NOT SENT" in caplog.text
+    assert [r.to for r in providers.whatsapp.received] == ["+6281200000040"]
+    assert providers.telegram.attempts == providers.sms.attempts == 0
+    rows = await alerts.log.rows("sb-setia-bumi-01")
+    assert [(r["person_id"], r["outcome"]) for r in rows] == [
+        ("tek-kab-malam", "unconfigured"),
+        ("tek-sb-andi", "sent"),
+    ]
+    assert "(sms, telegram)" in rows[0]["detail"]
+    for adapter in channels.values():
+        await adapter.aclose()
+
+
 async def test_email_and_json_webhooks_carry_the_alert(
     alerts: FleetAlerts,
     district: Provisioning,

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -30,6 +30,7 @@ from kentongan_cloud.fanout import Fanout
 from kentongan_cloud.intake.classify import EventItem, Item, Rejected, classify_mqtt
 from kentongan_cloud.intake.ingest import ItemResult, ingest
 from kentongan_cloud.ports import PointSink
+from kentongan_cloud.records import OutboxKind
 from kentongan_cloud.store.db import Database, is_retryable
 from kentongan_cloud.timeseries import measurements
 
@@ -76,7 +77,7 @@ class Intake:
         heartbeat_factor: float,
         max_batch: int = 500,
         publish: Callable[[str, bytes], None] | None = None,
-        on_commit: Callable[[], None] | None = None,
+        on_commit: Callable[[Collection[OutboxKind]], None] | None = None,
         points: PointSink | None = None,
         realert_after: timedelta = REALERT_AFTER,
     ) -> None:
@@ -92,6 +93,7 @@ class Intake:
         self.command_expiry_s = command_expiry_s
         self.queue: asyncio.Queue[Envelope] = asyncio.Queue()
         self.stats = IntakeStats()
+        self._kinds_written: set[OutboxKind] = set()  # by the batch being handled
 
     def offer(self, topic: str, payload: bytes, ack: Callable[[], None] | None) -> None:
         """Take an MQTT message (on the event loop's thread)."""
@@ -136,6 +138,7 @@ class Intake:
 
     async def handle(self, batch: list[Envelope]) -> None:
         """Commit one batch, then publish event acks, then acknowledge to the broker."""
+        self._kinds_written = set()
         rejected: dict[str, tuple[int, str]] = {}
         work: list[tuple[Envelope, Item]] = []
         for env in batch:
@@ -181,10 +184,11 @@ class Intake:
         last = ""
         for _ in range(_RETRIES):
             now = self.clock.now()
+            effects = self._effects()
             try:
                 async with self.db.transaction() as tx:
                     results = await ingest(
-                        tx, [i for _, i in work], self._effects(), now, self.heartbeat_factor
+                        tx, [i for _, i in work], effects, now, self.heartbeat_factor
                     )
                     await tx.intake.count_rejections(rejected, now)
             except DatabaseUnavailableError:
@@ -196,6 +200,7 @@ class Intake:
                 continue
             for (env, _), res in zip(work, results, strict=True):
                 env.result = res
+            self._kinds_written |= effects.kinds_written
             return None
         return last
 
@@ -239,7 +244,7 @@ class Intake:
             if env.ack is not None:
                 env.ack()
         if self.on_commit is not None:
-            self.on_commit()
+            self.on_commit(self._kinds_written)
 
     def _latency_points(self, batch: list[Envelope]) -> None:
         """An `intake` point per event that became an incident change. Written straight to

@@ -9,6 +9,9 @@ channel, `alert` raises and the outbox retries with its back-off.
 
 A district without a technician for the post is not an error of the alert: it is logged as
 an error and recorded (outcome "nobody"), and the outbox row is done, never pending forever.
+Likewise a technician none of whose channels has a provider configured in this process
+(outcome "unconfigured"): retrying cannot reach them until the configuration changes, and a
+flapping alarm would otherwise fill the outbox with retries that only fail.
 """
 
 from __future__ import annotations
@@ -101,6 +104,9 @@ class FleetAlerts:
         for person in people:
             if person.id in done:
                 continue
+            if not any(ch.type in self.channels for ch in person.channels):
+                await self._unconfigured(idempotency_key, alert, person, now)
+                continue
             key = f"{idempotency_key}:{person.id}"
             try:
                 ch, receipt = await self._first_that_works(person, alert, key, now)
@@ -119,6 +125,19 @@ class FleetAlerts:
             )
         if failed:
             raise FleetAlertError("; ".join(failed))
+
+    async def _unconfigured(
+        self, key: str, alert: FleetAlert, person: Person, now: datetime
+    ) -> None:
+        types = ", ".join(sorted({ch.type for ch in person.channels})) or "none"
+        detail = f"no provider configured for technician {person.id}'s channels ({types})"
+        _LOGGER.error(
+            "technician alert NOT SENT for post %s (%s): %s; configure a provider for one of them",
+            alert.gateway_id,
+            alert.kind,
+            detail,
+        )
+        await self._record(key, alert, person.id, "unconfigured", detail, now)
 
     async def _first_that_works(
         self, person: Person, alert: FleetAlert, key: str, now: datetime

@@ -22,7 +22,8 @@ fleet_alert_sends = Table(
     Column("key", String(300), nullable=False),
     Column("person_id", String(32), nullable=False),
     Column("gateway_id", String(64), nullable=False, index=True),
-    # sent: a channel accepted it; nobody: no technician covers the post
+    # sent: a channel accepted it; nobody: no technician covers the post; unconfigured: none
+    # of the person's channels has a provider
     Column("outcome", String(16), nullable=False),
     Column("channel_type", String(16), nullable=True),
     Column("provider", String(64), nullable=True),

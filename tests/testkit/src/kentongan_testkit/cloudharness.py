@@ -277,6 +277,9 @@ class VirtualPost:
         return ev
 
     def heartbeat(self, **kw: Any) -> None:
+        self.client.publish(self.topic(Suffix.TELEMETRY), self.telemetry_payload(**kw))
+
+    def telemetry_payload(self, **kw: Any) -> bytes:
         fields: dict[str, Any] = {
             "session_id": self.session_id,
             "sent_at": datetime.now(UTC),
@@ -285,5 +288,4 @@ class VirtualPost:
             "outbox_depth": 0,
             "shed_count": 0,
         }
-        t = Telemetry(**(fields | kw))
-        self.client.publish(self.topic(Suffix.TELEMETRY), t.encode())
+        return Telemetry(**(fields | kw)).encode()
