@@ -149,14 +149,7 @@ class CloudRuntime:
                 command_expiry_s=s.mqtt.command_expiry_s,
                 retention_days=s.retention_days,
             )
-        self._spawn("intake", self.intake.run())
-        if self.outbox is not None:
-            self._spawn("outbox", self.outbox.run())
-        if self.sweeper is not None:
-            self._spawn("sweeper", self.sweeper.run())
-        if self.responders is not None and self._want_outbox:
-            self._responders_stop.clear()
-            self._spawn("responders", self.responders.run(self._responders_stop))
+        self._spawn_tasks()
         if self.link is not None:
             self.link.start()
             try:
@@ -173,6 +166,19 @@ class CloudRuntime:
             self.db.dialect,
         )
         return self
+
+    def _spawn_tasks(self) -> None:
+        self._spawn("intake", self.intake.run())
+        checkpointer = self.db.checkpointer()
+        if checkpointer is not None:
+            self._spawn("checkpoint", checkpointer)
+        if self.outbox is not None:
+            self._spawn("outbox", self.outbox.run())
+        if self.sweeper is not None:
+            self._spawn("sweeper", self.sweeper.run())
+        if self.responders is not None and self._want_outbox:
+            self._responders_stop.clear()
+            self._spawn("responders", self.responders.run(self._responders_stop))
 
     def _spawn(self, name: str, coro: object) -> None:
         task: asyncio.Task[None] = asyncio.create_task(coro, name=name)  # type: ignore[arg-type]

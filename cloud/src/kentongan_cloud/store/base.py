@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from kentongan_cloud.store.sqlite_inline import InlineConnection, connector
 
 # Stable constraint names so migrations and error messages can name them.
 metadata = MetaData(
@@ -25,12 +27,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=5000")
+    if not isinstance(dbapi_conn.driver_connection, InlineConnection):
+        cur.execute("PRAGMA busy_timeout=5000")  # the inline driver waits on the loop instead
     cur.close()
 
 
 def make_engine(url: str, **kw: Any) -> AsyncEngine:
-    """An async engine; SQLite gets WAL and a busy timeout so workers do not trip each other."""
+    """An async engine; SQLite gets WAL, runs in the event loop's thread (sqlite_inline.py)
+    and waits for another process's write lock so workers do not trip each other."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.get_driver_name() == "aiosqlite":
+        kw.setdefault("async_creator", connector(parsed.database or ":memory:"))
     engine = create_async_engine(url, **kw)
     if engine.dialect.name == "sqlite":
         sync: Engine = engine.sync_engine

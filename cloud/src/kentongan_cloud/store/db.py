@@ -6,7 +6,7 @@ timeout instead of failing when a reader tries to become a writer.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +31,7 @@ from kentongan_cloud.store import (
 from kentongan_cloud.store import responders as _responders  # noqa: F401 - its tables
 from kentongan_cloud.store.base import make_engine, metadata
 from kentongan_cloud.store.grafana_views import create_views
+from kentongan_cloud.store.sqlite_inline import checkpoint_forever
 
 __all__ = ["Database", "RetryableError", "Tx", "is_retryable"]
 
@@ -108,6 +109,14 @@ class Database:
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_autocommit_off)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+
+    def checkpointer(self) -> Coroutine[None, None, None] | None:
+        """The task that keeps an SQLite file's WAL short, for a long-running process to
+        run beside its work (see sqlite_inline.py); None where there is nothing to do."""
+        path = self.engine.url.database
+        if self.dialect != "sqlite" or not path or path == ":memory:":
+            return None
+        return checkpoint_forever(path)
 
     async def migrate(self, target: str = migrate.HEAD) -> None:
         """Upgrade the schema with the Alembic revisions (and, on PostgreSQL, re-create the

@@ -56,6 +56,7 @@ QUICK = Plan(30, 5, 5, 100, 5, 8, (200,), 4, 2, 3, 3, 3, 2, 5_000, 1)
 def _latency(lat: PressLatency) -> dict[str, Any]:
     return {
         "press_to_incident_visible": ms(lat.visible_s),
+        "visibility_poll_gap": ms(lat.poll_gap_s),
         "press_to_incident_opened": ms(lat.opened_s),
         "press_to_event_ack_at_post": ms(lat.event_ack_s),
         "press_to_neighbour_siren_acked": ms(lat.siren_ack_s),

@@ -20,6 +20,7 @@ from kentongan_testkit.bench.database import OPENED_SQL, SIREN_SQL, Database, ma
 @dataclass
 class PressLatency:
     visible_s: list[float] = field(default_factory=list)  # first read by another connection
+    poll_gap_s: list[float] = field(default_factory=list)  # the reader's resolution
     opened_s: list[float] = field(default_factory=list)  # incidents.opened_at
     event_ack_s: list[float] = field(default_factory=list)  # the event/ack back at the post
     missing: int = 0

@@ -83,7 +83,7 @@ def _details(result: dict[str, Any]) -> list[str]:
     for r in result["databases"]:
         pl = r["press_latency"]
         c, s = pl["press_to_incident_visible"], pl["press_to_neighbour_siren_acked"]
-        op = pl["press_to_incident_opened"]
+        op, gap = pl["press_to_incident_opened"], pl["visibility_poll_gap"]
         e = pl["press_to_event_ack_at_post"]
         b, o, off = r["burst"], r["outage"], r["offline_detection"]
         q = r["cloud_per_1000_gateways"]
@@ -95,7 +95,8 @@ def _details(result: dict[str, Any]) -> list[str]:
             f"p50 {_f(c['p50_ms'])} ms, p99 {_f(c['p99_ms'])} ms, max {_f(c['max_ms'])} ms "
             f"({pl['presses']:.0f} presses, {pl['missing']:.0f} missing)",
             f"press→intake transaction began (opened_at): "
-            f"p50 {_f(op['p50_ms'])} ms, p99 {_f(op['p99_ms'])} ms",
+            f"p50 {_f(op['p50_ms'])} ms, p99 {_f(op['p99_ms'])} ms; the reader polled every "
+            f"{_f(gap['p50_ms'])} ms (p99 {_f(gap['p99_ms'])} ms)",
             f"press→event/ack back at the post (after the commit): "
             f"p50 {_f(e['p50_ms'])} ms, p99 {_f(e['p99_ms'])} ms, max {_f(e['max_ms'])} ms",
             f"press→neighbour siren acked (at the cloud): p50 {_f(s['p50_ms'])} ms, "

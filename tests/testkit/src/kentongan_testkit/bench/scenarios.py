@@ -94,6 +94,7 @@ class Bench(Stack):
             msg = f"the incident watcher stopped: {watch.error}"
             raise RuntimeError(msg) from watch.error
         lat.visible_s = watch.visible_after(pressed)
+        lat.poll_gap_s = watch.gaps
         ids = list(pressed)
         acked: dict[str, float] = {}
 

@@ -27,8 +27,11 @@ class IncidentWatcher:
         self.db = db
         self.poll_s = poll_s
         self.seen: dict[str, float] = {}
-        self.polls = 0
+        # Seconds between the starts of consecutive polls: the figures' resolution. On a
+        # loaded machine the watcher itself waits for a core, and a late poll reads late.
+        self.gaps: list[float] = []
         self.error: BaseException | None = None
+        self._last: float | None = None
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="incident-watcher", daemon=True)
@@ -68,7 +71,9 @@ class IncidentWatcher:
 
     def _poll(self, query: Any, sql: str, args: tuple[Any, ...]) -> None:
         at = time.time()  # every row read was visible by the time the read began
+        if self._last is not None:
+            self.gaps.append(at - self._last)
+        self._last = at
         rows = query(sql, args)
-        self.polls += 1
         for (event_id,) in rows:
             self.seen.setdefault(str(event_id), at)
