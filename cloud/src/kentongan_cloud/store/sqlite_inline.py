@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -186,25 +187,36 @@ def connector(database: str) -> Callable[[], Any]:
 
 
 async def checkpoint_forever(database: str, every_s: float = CHECKPOINT_EVERY_S) -> None:
-    """Every `every_s`, a passive checkpoint of `database` on a worker thread: it copies
-    what it can without waiting for readers or writers, so the loop's commits never run one.
-    """
-    conn = await asyncio.to_thread(
-        sqlite3.connect, database, isolation_level=None, check_same_thread=False
+    """Until cancelled: every `every_s`, a passive checkpoint of `database` (it copies what it
+    can without waiting for readers or writers), so the loop's commits never run one.
+
+    The connection lives and dies on a thread of its own: closing it from the loop while a
+    checkpoint still ran on it would pull it from under that thread."""
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=_checkpoint_loop,
+        args=(database, every_s, stop),
+        name="sqlite-checkpoint",
+        daemon=True,
     )
+    thread.start()
     try:
-        await asyncio.to_thread(conn.execute, f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-        while True:
-            await asyncio.sleep(every_s)
+        await asyncio.Event().wait()
+    finally:
+        stop.set()
+        await asyncio.to_thread(thread.join)
+
+
+def _checkpoint_loop(database: str, every_s: float, stop: threading.Event) -> None:
+    conn = sqlite3.connect(database, isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        while not stop.wait(every_s):
             try:
-                await asyncio.to_thread(_checkpoint, conn)
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             except sqlite3.Error as exc:
                 _LOGGER.warning(
                     "checkpoint of %s failed (the next one tries again): %s", database, exc
                 )
     finally:
         conn.close()
-
-
-def _checkpoint(conn: sqlite3.Connection) -> None:
-    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
