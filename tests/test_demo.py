@@ -114,3 +114,17 @@ def test_the_demo_explains_itself() -> None:
     assert r.returncode == 0
     for option in ("--no-scenario", "--exit-after-scenario", "--port"):
         assert option in r.stdout
+
+
+def test_a_taken_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    # The HTTP socket is bound first (a port picked free and bound later could be taken by
+    # the network's own connections meanwhile); one already taken is said at once.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = _demo(tmp_path, "--no-scenario", "--exit-after-scenario", "--port", str(port))
+        out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 1, out
+    assert f"cannot listen on 127.0.0.1:{port}" in out, out
+    assert "Broker (Mosquitto)" not in out, out

@@ -9,13 +9,14 @@ import contextlib
 import os
 import secrets
 import shutil
+import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import uvicorn
 from kentongan_edge.virtual import VirtualFleet, VirtualGateway, VirtualOptions
-from kentongan_protocol.provisioning.broker_process import MosquittoProcess, free_port
+from kentongan_protocol.provisioning.broker_process import MosquittoProcess
 from kentongan_protocol.provisioning.profile import EdgeProfile
 from kentongan_protocol.provisioning.secretstore import SecretStore
 from kentongan_protocol.provisioning.tree import Provisioning, load_tree
@@ -43,6 +44,7 @@ class Demo:
     runtime: CloudRuntime | None = None
     server: uvicorn.Server | None = None
     serving: asyncio.Task[None] | None = None
+    listener: socket.socket | None = None
 
     def start_gateways(self, port: int, store: SecretStore) -> dict[str, VirtualGateway]:
         if self.prov is None:
@@ -79,14 +81,30 @@ async def create_operator(rt: CloudRuntime, password: str) -> None:
         )
 
 
+def _listen(port: int | None) -> socket.socket:
+    """The HTTP socket, bound before anything else starts. A port found free and bound only
+    later could be taken in between: the cloud's and the gateways' own connections draw
+    their local ports from the same range."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port or 0))
+    except OSError as exc:
+        sock.close()
+        msg = f"cannot listen on 127.0.0.1:{port}: {exc.strerror}; choose another --port"
+        raise DemoError(msg) from exc
+    return sock
+
+
 async def _serve_http(
-    settings: Settings, rt: CloudRuntime, port: int
+    settings: Settings, rt: CloudRuntime, listener: socket.socket
 ) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    port = listener.getsockname()[1]
     config = uvicorn.Config(
         create_app(settings, runtime=rt), host="127.0.0.1", port=port, log_level="warning"
     )
     server = uvicorn.Server(config)
-    serving = asyncio.create_task(server.serve())
+    serving = asyncio.create_task(server.serve(sockets=[listener]))
     while not server.started:
         if serving.done():
             await serving
@@ -108,6 +126,7 @@ class Up:
 async def bring_up(demo: Demo, workdir: Path) -> Up:
     """Receiver, broker, cloud and HTTP, then the gateways; each kept on `demo` as it starts,
     so that `shut_down` stops what did start even when a later step failed."""
+    listener = demo.listener = _listen(demo.args.port)
     demo.receiver.start()
     config = workdir / "config"
     webhook_secrets = await asyncio.to_thread(
@@ -127,7 +146,7 @@ async def bring_up(demo: Demo, workdir: Path) -> Up:
         f"{len(prov.active_gateways())} pos",
         flush=True,
     )
-    port = demo.args.port or free_port()
+    port = listener.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     clock = DemoClock()
     settings = demo_settings(
@@ -142,7 +161,7 @@ async def bring_up(demo: Demo, workdir: Path) -> Up:
     await rt.start()
     password = secrets.token_urlsafe(9)
     await create_operator(rt, password)
-    demo.server, demo.serving = await _serve_http(settings, rt, port)
+    demo.server, demo.serving = await _serve_http(settings, rt, listener)
     print(f"Cloud: {url} (SQLite {settings.data_dir / 'kentongan.db'})", flush=True)
     gateways = await asyncio.to_thread(demo.start_gateways, broker.port, store)
     print(f"{len(gateways)} gateway virtual terhubung (virtual gateways connected)", flush=True)
@@ -156,6 +175,8 @@ async def shut_down(demo: Demo) -> None:
     if demo.serving is not None:
         with contextlib.suppress(Exception):
             await demo.serving
+    if demo.listener is not None:
+        demo.listener.close()
     if demo.fleet is not None:
         await asyncio.to_thread(demo.fleet.close)
     if demo.runtime is not None:
