@@ -21,7 +21,7 @@ from kentongan_cloud.store.responders import Engine
 from kentongan_protocol.provisioning.district import District
 from kentongan_protocol.provisioning.tree import Provisioning, load_tree
 
-from .conftest import WEBHOOK_SECRETS, Mailbox, Providers
+from .conftest import WEBHOOK_SECRETS, Mailbox, Providers, make_settings
 from .support import MONDAY_NIGHT, TUESDAY_MORNING, notice
 
 pytestmark = pytest.mark.anyio
@@ -158,7 +158,6 @@ async def test_a_district_without_technicians_records_the_alert_as_unsent(
 async def test_a_technician_without_a_configured_provider_is_recorded_not_retried(
     district: Provisioning,
     engine: Engine,
-    settings: ResponderSettings,
     clock: ManualClock,
     providers: Providers,
     caplog: pytest.LogCaptureFixture,
@@ -166,9 +165,8 @@ async def test_a_technician_without_a_configured_provider_is_recorded_not_retrie
     # The night technician has Telegram and SMS; this process has neither provider. Andi's
     # WhatsApp works: he is told, and the alert does not raise (no retry could reach the
     # other one until the configuration changes).
-    channels = build_channels(settings, WEBHOOK_SECRETS)
-    some = {t: a for t, a in channels.items() if t not in ("telegram", "sms")}
-    alerts = FleetAlerts(district.district, some, FleetAlertLog(engine), clock)
+    settings = make_settings(providers, telegram=None, sms=None)
+    alerts = sink(district.district, engine, settings, clock)
     alert = fleet_alert(district)
     await alerts.alert(alert, KEY)
     await alerts.alert(alert, KEY)  # a repeated delivery records nothing new
@@ -181,7 +179,7 @@ async def test_a_technician_without_a_configured_provider_is_recorded_not_retrie
         ("tek-sb-andi", "sent"),
     ]
     assert "(sms, telegram)" in rows[0]["detail"]
-    for adapter in channels.values():
+    for adapter in alerts.channels.values():
         await adapter.aclose()
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from kentongan_cloud.store.sqlite_inline import InlineConnection, connector
+from kentongan_cloud.store.sqlite_inline import connector
 
 # Stable constraint names so migrations and error messages can name them.
 metadata = MetaData(
@@ -27,8 +27,6 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    if not isinstance(dbapi_conn.driver_connection, InlineConnection):
-        cur.execute("PRAGMA busy_timeout=5000")  # the inline driver waits on the loop instead
     cur.close()
 
 

@@ -1,7 +1,8 @@
 """The database: engine, schema creation and transactions handing out our repositories.
 
-SQLite write transactions start with BEGIN IMMEDIATE: two workers then queue on the busy
-timeout instead of failing when a reader tries to become a writer.
+SQLite write transactions start with BEGIN IMMEDIATE: two workers then queue for the write
+lock (sqlite_inline.py waits for it without blocking the loop) instead of failing when a
+reader tries to become a writer.
 """
 
 from __future__ import annotations
@@ -100,9 +101,9 @@ class Database:
             kw |= {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
         elif ":memory:" not in url:
             # Every SQLite transaction takes the write lock (BEGIN IMMEDIATE), so a second
-            # connection in this process could only wait in SQLite's busy handler, which
-            # sleeps in steps of up to 100 ms. One connection makes the waiters queue on the
-            # pool instead, first come first served, woken the moment it is free.
+            # connection in this process could only poll for it (sqlite_inline.py, sleeps of
+            # up to 50 ms). One connection makes the waiters queue on the pool instead, first
+            # come first served, woken the moment it is free.
             kw |= {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
         self.engine: AsyncEngine = make_engine(url, **kw)
         self.dialect = self.engine.dialect.name

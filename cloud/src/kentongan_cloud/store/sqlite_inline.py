@@ -162,12 +162,10 @@ class InlineConnection:
         self._conn.create_function(*args, **kw)
 
     async def close(self) -> None:
-        if self._connection is not None:
-            self._connection = None
-            self._conn.close()
+        self.stop()
 
     def stop(self) -> None:
-        """Close at once (SQLAlchemy's terminate)."""
+        """Close at once (also SQLAlchemy's terminate)."""
         if self._connection is not None:
             self._connection = None
             self._conn.close()
