@@ -58,3 +58,27 @@ def test_quick_bench_writes_every_figure(tmp_path: Path, workers: int) -> None:
         assert d["ratio_to_raw_mosquitto"] >= 0
         # Every panic became exactly one incident.
         assert d["burst"]["duplicated"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_latency_only_repeats_the_probe_and_reports_each_run(tmp_path: Path) -> None:
+    argv = ["--quick", "--latency-only", "--runs", "2", "--databases", "sqlite"]
+    assert main([*argv, "--out", str(tmp_path)]) == 0
+    [result_file] = tmp_path.glob("latency-*.json")
+    assert result_file.with_suffix(".png").stat().st_size > 0
+    assert not list(tmp_path.glob("bench-*"))  # no full bench ran
+    r = json.loads(result_file.read_text())
+    assert r["mode"] == "latency-only"
+    [d] = r["databases"]
+    assert d["database"] == "sqlite"
+    assert len(d["runs"]) == 2
+    for run in d["runs"]:
+        assert run["presses"] == 8
+        assert run["missing"] == 0
+        assert set(run["press_to_incident_visible"]) == set(LATENCY)
+        assert (
+            run["press_to_incident_visible"]["p50_ms"] >= run["press_to_incident_opened"]["p50_ms"]
+        )
+    p50s = sorted(run["press_to_incident_visible"]["p50_ms"] for run in d["runs"])
+    assert d["median"]["press_to_incident_visible"]["p50_ms"] == sum(p50s) / 2

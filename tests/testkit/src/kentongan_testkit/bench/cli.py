@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kentongan_testkit.bench import probe
 from kentongan_testkit.bench.aggregate import median_of_runs, ms
 from kentongan_testkit.bench.latency import PressLatency
 from kentongan_testkit.bench.raw import raw_qos1
@@ -168,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="measure each database this many times and report the medians (default 1)",
     )
+    p.add_argument(
+        "--latency-only",
+        action="store_true",
+        help="only the press-latency probe, --runs times on one stack per database, no "
+        "raw broker or other scenarios (a few minutes; writes latency-<time>.json and .png)",
+    )
     return p
 
 
@@ -190,6 +197,54 @@ def _raw(plan: Plan) -> dict[str, Any]:
         "median_per_s": statistics.median(r.per_s for r in raws),
         "tool": "mosquitto_pub -q 1 -l | mosquitto_sub -q 1 -C N (rate at the subscriber)",
     }
+
+
+def _latency_only(
+    plan: Plan,
+    databases: list[str],
+    args: argparse.Namespace,
+    result: dict[str, Any],
+    log: Any,
+    stem: Path,
+) -> int:
+    result |= {
+        "mode": "latency-only",
+        "repeats": args.runs,
+        "gateways": plan.gateways,
+        "probes": plan.probes,
+        "background_events_per_s": plan.background_rate,
+        "databases": [],
+    }
+    t_start = time.monotonic()
+    for database in databases:
+        with tempfile.TemporaryDirectory(prefix=f"kentongan-bench-{database}-") as tmp:
+            bench = Bench(
+                Path(tmp),
+                SAMPLE,
+                plan.gateways,
+                database,
+                plan.heartbeat_s,
+                log,
+                args.procs,
+                args.workers,
+            )
+            try:
+                setup = bench.start()
+                runs = probe.probe_runs(
+                    bench, args.runs, plan.background_rate, plan.probe_s, plan.probes
+                )
+            finally:
+                bench.close()
+        med = probe.medians(runs)
+        result["databases"].append(
+            {"database": database, "setup": setup, "runs": runs, "median": med}
+        )
+        result["duration_s"] = time.monotonic() - t_start
+        stem.with_suffix(".json").write_text(json.dumps(result, indent=2, default=str))
+        log(f"{database}, median of {args.runs} run(s): {probe.run_line(med)}")
+    probe.plot(result, stem.with_suffix(".png"))
+    print(f"wrote {stem}.json and {stem}.png")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -217,13 +272,15 @@ def main(argv: list[str] | None = None) -> int:
         "cloud_workers": args.workers,
         "runs": args.runs,
     }
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    if args.latency_only:
+        return _latency_only(plan, databases, args, result, log, args.out / f"latency-{stamp}")
     log(f"raw mosquitto QoS 1: {plan.raw_runs} x {plan.raw_messages} messages")
     result["raw_mosquitto"] = _raw(plan)
     raw_per_s = result["raw_mosquitto"]["median_per_s"]
     log(f"raw mosquitto: {raw_per_s:.0f} msgs/s")
     result["databases"] = []
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     json_path = args.out / f"bench-{stamp}.json"
     png_path = args.out / f"bench-{stamp}.png"
     for database in databases:
