@@ -76,6 +76,7 @@ def test_latency_only_repeats_the_probe_and_reports_each_run(tmp_path: Path) -> 
     for run in d["runs"]:
         assert run["presses"] == 8
         assert run["missing"] == 0
+        assert run["cloud_cpu_percent"] > 0
         assert set(run["press_to_incident_visible"]) == set(LATENCY)
         assert (
             run["press_to_incident_visible"]["p50_ms"] >= run["press_to_incident_opened"]["p50_ms"]

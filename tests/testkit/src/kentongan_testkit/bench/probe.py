@@ -26,7 +26,9 @@ def probe_runs(
     """The probe scenario `repeats` times on a started stack, each with fresh posts."""
     out: list[dict[str, Any]] = []
     for k in range(repeats):
-        probe = bench.probes_under_load(background, seconds, probes, seed=100 + k)
+        usage: dict[str, float] = {}
+        with bench.cloud_usage(usage):
+            probe = bench.probes_under_load(background, seconds, probes, seed=100 + k)
         lat = probe["lat"]
         out.append(
             {
@@ -37,21 +39,26 @@ def probe_runs(
                 "press_to_incident_opened": ms(lat.opened_s),
                 "press_to_event_ack_at_post": ms(lat.event_ack_s),
                 "visibility_poll_gap": ms(lat.poll_gap_s),
+                # The cloud's CPU over the run (settle, presses, background, the wait for the
+                # last incident): steadier than the latencies from run to run, and on 2 shared
+                # cores the loop's busy share is what the presses queue behind.
+                "cloud_cpu_percent": usage["cloud_cpu_percent"],
             }
         )
         bench.progress(f"probe run {k + 1} of {repeats}: {run_line(out[-1])}")
     return out
 
 
-def medians(runs: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Per figure and percentile, the median over the runs that have it."""
-    out: dict[str, dict[str, float | None]] = {}
+    out: dict[str, Any] = {}
     for key, _ in FIGURES:
         out[key] = {}
         for stat in ("p50_ms", "p99_ms"):
             vals = [r[key][stat] for r in runs if r[key][stat] is not None]
             out[key][stat] = statistics.median(vals) if vals else None
-    return out
+    cpu = [r["cloud_cpu_percent"] for r in runs]
+    return out | {"cloud_cpu_percent": statistics.median(cpu) if cpu else None}
 
 
 def _f(v: float | None) -> str:
@@ -59,10 +66,14 @@ def _f(v: float | None) -> str:
 
 
 def run_line(r: dict[str, Any]) -> str:
-    return "; ".join(
-        f"{label} p50 {_f(r[key]['p50_ms'])} p99 {_f(r[key]['p99_ms'])} ms"
-        for key, label in FIGURES
-    ) + (f" ({r['missing']} missing)" if r.get("missing") else "")
+    return (
+        "; ".join(
+            f"{label} p50 {_f(r[key]['p50_ms'])} p99 {_f(r[key]['p99_ms'])} ms"
+            for key, label in FIGURES
+        )
+        + (f"; cloud CPU {r['cloud_cpu_percent']:.0f} %" if r.get("cloud_cpu_percent") else "")
+        + (f" ({r['missing']} missing)" if r.get("missing") else "")
+    )
 
 
 def plot(result: dict[str, Any], path: Path) -> None:
