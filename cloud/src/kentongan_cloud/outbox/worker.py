@@ -141,6 +141,7 @@ class OutboxWorker:
             if kinds[0] in _COMMAND_KINDS and not self._link_up():
                 continue
             n += await self._pass(kinds, limit)
+            await asyncio.sleep(0)  # let the intake in between lanes (see _pass)
         return n
 
     def _link_up(self) -> bool:
@@ -181,6 +182,10 @@ class OutboxWorker:
                 await tx.outbox.release(held)
         for row in rows:
             if row.kind != "point" and row.kind not in _COMMAND_KINDS:
+                # A sink that needs no network (an alert nobody can be sent, on SQLite, which
+                # runs in this thread) never suspends: without this the whole pass would hold
+                # the event loop, and every panic arriving meanwhile would wait behind it.
+                await asyncio.sleep(0)
                 attempt = await self._attempt(row)
                 if attempt is not None:
                     done.append(attempt)
