@@ -1,11 +1,16 @@
-"""The incident rules on their own: opening, joining, confirmation, cancel, lifecycle."""
+"""The incident rules on their own: opening, joining, confirmation, cancel, lifecycle; and
+the confirmation peers the store hands them: only the open incidents that could confirm a
+press, in its kampung or inside the box around its radius (a burst in one kecamatan no
+longer loads every incident of the burst into every batch)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from kentongan_cloud.domain.geo import BoundingBox
 from kentongan_cloud.domain.incident import (
     ActivationIn,
     CancelledPress,
@@ -15,6 +20,7 @@ from kentongan_cloud.domain.incident import (
     transition,
 )
 from kentongan_cloud.errors import ConflictError
+from kentongan_cloud.store.db import Database
 
 T0 = datetime(2024, 8, 17, 21, 0, tzinfo=UTC)
 
@@ -221,3 +227,54 @@ def test_a_closed_incident_refuses_further_steps() -> None:
     transition(inc, "false_alarm", "operator:sari", T0, "")
     with pytest.raises(ConflictError, match="incident is false_alarm; cannot acknowledge"):
         transition(inc, "acknowledge", "operator:sari", T0, "")
+
+
+PRESS = (-4.9013, 105.2368)  # a press in kampung "yukum-jaya", about 330 m east of NEAR
+
+
+def opened(post: str, kampung: str, lat: float, lon: float, at_s: float = 0) -> Incident:
+    a = act(at_s, post=post, kampung=kampung, lat=lat, lon=lon)
+    return activate(None, [], a, radius_m=1000, actor="t")[0].incident
+
+
+NEAR = opened("tb-poncowati-01", "poncowati", -4.9013, 105.2338)  # other kampung, in radius
+SAME_KAMPUNG = opened("yj-yukum-jaya-09", "yukum-jaya", -4.70, 105.00)  # far, same kampung
+FAR = opened("sb-setia-bumi-01", "setia-bumi", -4.805, 105.53)
+OLD = opened("tb-poncowati-02", "poncowati", -4.9014, 105.2339, at_s=-600)  # long quiet
+
+
+def peers(db_url: str, kampungs: set[str], boxes: list[BoundingBox]) -> set[str]:
+    async def go() -> set[str]:
+        db = Database(db_url)
+        try:
+            await db.create_schema()
+            async with db.transaction() as tx:
+                await tx.incidents.add([NEAR, SAME_KAMPUNG, FAR, OLD])
+            async with db.transaction() as tx:
+                got = await tx.incidents.recently_active(
+                    ["pencurian"], T0 - timedelta(minutes=2), kampungs, boxes
+                )
+            return {i.post for i in got}
+        finally:
+            await db.close()
+
+    return asyncio.run(go())
+
+
+def test_peers_are_the_recent_incidents_in_the_kampung_or_the_radius(db_url: str) -> None:
+    box = BoundingBox.around(*PRESS, 1000)
+    assert peers(db_url, {"yukum-jaya"}, [box]) == {"tb-poncowati-01", "yj-yukum-jaya-09"}
+
+
+def test_many_places_in_one_batch_share_one_covering_box(db_url: str) -> None:
+    # 25 presses spread along a line: more than the statement takes boxes of, so one box
+    # around them all; it still holds NEAR and still leaves out FAR.
+    boxes = [BoundingBox.around(PRESS[0] + i * 0.001, PRESS[1], 500) for i in range(25)]
+    assert peers(db_url, set(), boxes) == {"tb-poncowati-01"}
+
+
+def test_covering_box_holds_every_box() -> None:
+    a = BoundingBox.around(-4.9, 105.2, 1000)
+    b = BoundingBox.around(-4.8, 105.5, 200)
+    c = BoundingBox.covering([a, b])
+    assert (c.south, c.north, c.west, c.east) == (a.south, b.north, a.west, b.east)

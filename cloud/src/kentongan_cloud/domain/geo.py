@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -37,3 +38,14 @@ class BoundingBox:
 
     def holds(self, lat: float, lon: float) -> bool:
         return self.south <= lat <= self.north and self.west <= lon <= self.east
+
+    @classmethod
+    def covering(cls, boxes: Iterable[BoundingBox]) -> BoundingBox:
+        """The smallest box that holds all of `boxes` (at least one)."""
+        bs = list(boxes)
+        return cls(
+            min(b.south for b in bs),
+            max(b.north for b in bs),
+            min(b.west for b in bs),
+            max(b.east for b in bs),
+        )

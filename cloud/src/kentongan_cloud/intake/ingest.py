@@ -17,6 +17,7 @@ from kentongan_protocol.payloads import INCIDENT_KINDS
 
 from kentongan_cloud.domain import fleet as fleet_rules
 from kentongan_cloud.domain.fleet import FleetChange, GatewayHealth
+from kentongan_cloud.domain.geo import BoundingBox
 from kentongan_cloud.domain.incident import (
     CONFIRM_WINDOW,
     ActivationIn,
@@ -160,14 +161,22 @@ def _gateway_of(item: Item) -> str | None:
 
 
 async def _load_incidents(b: _Batch, items: list[EventItem]) -> None:
-    keys, types = set(), set()
+    keys, types, kampungs, boxes = set(), set(), set(), set()
     for i in items:
         ev = i.event
         if ev.kind in INCIDENT_KINDS and ev.incident_type is not None:
             keys.add(open_key(i.post, ev.incident_type, ev.status))
             types.add(ev.incident_type)
+            # Where a peer could confirm this press (activate's rule: same kampung or
+            # within the type's radius).
+            kampungs.add(i.place.kampung)
+            itype = b.effects.directory.incident_type(ev.incident_type)
+            if itype is not None and itype.fanout_radius_m > 0:
+                boxes.add(BoundingBox.around(i.lat, i.lon, itype.fanout_radius_m))
     opened = await b.tx.incidents.open_by_keys(sorted(keys))
-    peers = await b.tx.incidents.recently_active(sorted(types), b.now - CONFIRM_WINDOW)
+    peers = await b.tx.incidents.recently_active(
+        sorted(types), b.now - CONFIRM_WINDOW, kampungs, boxes
+    )
     for inc in [*opened.values(), *peers]:
         _remember(b, inc)
 
