@@ -1,6 +1,8 @@
 """Many-row writes (`store.bulk`) keep every value as the plain statements would: NULLs, a
 column that is NULL in every row, JSON, UTC timestamps; conflicts skipped; and on PostgreSQL
-the one-statement update matches only rows whose version still agrees."""
+the one-statement update matches only rows whose version still agrees, and the upsert
+updates from the row as it was; an intake batch's sequence numbers fold into the sessions'
+counters in one upsert on both databases."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from typing import Any
 
 import pytest
 from kentongan_cloud.store.base import make_engine
-from kentongan_cloud.store.bulk import insert_many, update_many
+from kentongan_cloud.store.bulk import insert_many, update_many, upsert_many
+from kentongan_cloud.store.db import Database
 from kentongan_cloud.store.types import UtcDateTime
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Float, MetaData, String, Table, select
 
@@ -120,3 +123,63 @@ def test_update_many_matches_by_key_and_version(db_url: str) -> None:
     for i in (0, 1, 2, 4):
         r = stored[f"pos-{i:04d}"]
         assert (r["seq"], r["alarms"], r["online"], r["version"]) == (2**40 + i, ["power"], True, 1)
+
+
+def test_upsert_many_inserts_new_rows_and_updates_from_the_old_one(db_url: str) -> None:
+    async def go() -> None:
+        engine = make_engine(db_url)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(META.create_all)
+                await insert_many(conn, POSTS, rows(3))
+                again = rows(2, start=2)  # pos-0002 is there, pos-0003 is new
+                for r in again:
+                    r["seq"], r["note"] = 5, "upserted"
+                await upsert_many(
+                    conn,
+                    POSTS,
+                    again,
+                    key=("post_id",),
+                    set_sql={"seq": "t.seq + excluded.seq", "note": "excluded.note"},
+                )
+        finally:
+            await engine.dispose()
+
+    if not db_url.startswith("postgresql"):
+        with pytest.raises(ValueError, match="PostgreSQL"):
+            asyncio.run(go())
+        return
+    asyncio.run(go())
+    stored = asyncio.run(read_back(db_url))
+    assert len(stored) == 4
+    assert (stored["pos-0002"]["seq"], stored["pos-0002"]["note"]) == (2**40 + 2 + 5, "upserted")
+    assert stored["pos-0002"]["alarms"] == ["tamper", {"rt": 2}]  # not in set_sql: kept
+    assert (stored["pos-0003"]["seq"], stored["pos-0003"]["note"]) == (5, "upserted")
+    assert stored["pos-0001"] == rows(3)[1]
+
+
+def test_sequence_numbers_fold_into_each_session(db_url: str) -> None:
+    async def go() -> dict[tuple[str, str], tuple[int, int, int, datetime]]:
+        db = Database(db_url)
+        try:
+            await db.create_schema()
+            async with db.transaction() as tx:
+                await tx.intake.track_seqs({("a", "s1"): [3, 4], ("b", "s1"): [1]}, T0)
+            later = T0 + timedelta(seconds=5)
+            async with db.transaction() as tx:
+                await tx.intake.track_seqs({("a", "s1"): [9, 1], ("a", "s2"): [5]}, later)
+            async with db.transaction() as tx:
+                got = await tx.intake.sessions()
+            return {
+                (s.gateway_id, s.session_id): (s.first_seq, s.max_seq, s.received, s.last_at)
+                for s in got
+            }
+        finally:
+            await db.close()
+
+    later = T0 + timedelta(seconds=5)
+    assert asyncio.run(go()) == {
+        ("a", "s1"): (1, 9, 4, later),
+        ("b", "s1"): (1, 1, 1, T0),
+        ("a", "s2"): (5, 5, 1, later),
+    }

@@ -38,15 +38,47 @@ async def insert_many(
             stmt = stmt.on_conflict_do_nothing(index_elements=list(skip_conflicts_on))
         await conn.execute(stmt, list(rows))
         return
-    keys = list(rows[0])
-    source, params = _unnest(conn.dialect, [(k, table.c[k].type) for k in keys], rows)
-    q = conn.dialect.identifier_preparer.quote
-    names = ", ".join(q(k) for k in keys)
-    picked = ", ".join(_read(table.c[k].type, f"u.{q(k)}") for k in keys)
-    sql = f"INSERT INTO {q(table.name)} ({names}) SELECT {picked} FROM {source}"  # noqa: S608
+    sql, params = _insert_select(conn.dialect, table, rows)
     if skip_conflicts_on:
+        q = conn.dialect.identifier_preparer.quote
         sql += f" ON CONFLICT ({', '.join(q(n) for n in skip_conflicts_on)}) DO NOTHING"
     await conn.execute(text(sql), params)
+
+
+async def upsert_many(
+    conn: AsyncConnection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: Sequence[str],
+    set_sql: Mapping[str, str],
+) -> None:
+    """Insert `rows` on PostgreSQL; where a row with the same `key` columns is already there,
+    update it instead with `set_sql` (column: expression, `t.` for the row as it was and
+    `excluded.` for the new one). The keys must be distinct within `rows`. SQLite callers
+    keep an executemany of their own statement."""
+    if conn.dialect.name != "postgresql":
+        msg = f"upsert_many is for PostgreSQL, not {conn.dialect.name}"
+        raise ValueError(msg)
+    if not rows:
+        return
+    q = conn.dialect.identifier_preparer.quote
+    sql, params = _insert_select(conn.dialect, table, rows)
+    sets = ", ".join(f"{q(k)} = {expr}" for k, expr in set_sql.items())
+    sql += f" ON CONFLICT ({', '.join(q(k) for k in key)}) DO UPDATE SET {sets}"
+    await conn.execute(text(sql), params)
+
+
+def _insert_select(
+    dialect: Dialect, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> tuple[str, dict[str, list[Any]]]:
+    """`INSERT INTO table AS t (...) SELECT ... FROM unnest(...)` and its parameters."""
+    keys = list(rows[0])
+    source, params = _unnest(dialect, [(k, table.c[k].type) for k in keys], rows)
+    q = dialect.identifier_preparer.quote
+    names = ", ".join(q(k) for k in keys)
+    picked = ", ".join(_read(table.c[k].type, f"u.{q(k)}") for k in keys)
+    return f"INSERT INTO {q(table.name)} AS t ({names}) SELECT {picked} FROM {source}", params  # noqa: S608
 
 
 async def update_many(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -16,18 +17,17 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    bindparam,
     func,
     insert,
     select,
-    tuple_,
     update,
 )
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kentongan_cloud.records import EventRecord, SessionSeq
 from kentongan_cloud.store.base import metadata
-from kentongan_cloud.store.bulk import insert_many, update_many
+from kentongan_cloud.store.bulk import insert_many, upsert_many
 from kentongan_cloud.store.types import UtcDateTime, row_of
 
 events = Table(
@@ -92,6 +92,24 @@ dead_letters = Table(
 )
 
 
+def _track_seqs_sqlite() -> Any:
+    # Built once: constructing the upsert cost more than running it.
+    t = intake_sessions
+    ins = sqlite.insert(t)
+    return ins.on_conflict_do_update(
+        index_elements=[t.c.gateway_id, t.c.session_id],
+        set_={
+            "first_seq": func.min(t.c.first_seq, ins.excluded.first_seq),
+            "max_seq": func.max(t.c.max_seq, ins.excluded.max_seq),
+            "received": t.c.received + ins.excluded.received,
+            "last_at": ins.excluded.last_at,
+        },
+    )
+
+
+_TRACK_SEQS_SQLITE = _track_seqs_sqlite()
+
+
 def _event(row: object) -> EventRecord:
     m = row._mapping  # type: ignore[attr-defined]
     return EventRecord(**{k: m[k] for k in EventRecord.__dataclass_fields__})
@@ -131,23 +149,13 @@ class IntakeRepo:
     async def track_seqs(self, seqs: dict[tuple[str, str], list[int]], now: datetime) -> None:
         """Fold a batch's sequence numbers into each session's first/max/received counters.
 
-        One SELECT for the sessions already known, then one executemany each for updates and
-        inserts; the update is relative (received + n, min, max) so concurrent workers add up."""
+        One upsert for the batch: a session seen before gets the relative update (received
+        + n, min, max), so concurrent workers add up; a new one is inserted. (A SELECT of the
+        known sessions, then an UPDATE and an INSERT, was a fifth of a small batch's cost.)"""
         if not seqs:
             return
         t = intake_sessions
-        keys = sorted(seqs)
-        rows = await self.conn.execute(
-            select(t.c.gateway_id, t.c.session_id).where(
-                tuple_(t.c.gateway_id, t.c.session_id).in_(keys)
-            )
-        )
-        known = {(r[0], r[1]) for r in rows}
-        old = [
-            {"b_gid": g, "b_sid": s, "b_lo": min(v), "b_hi": max(v), "b_n": len(v), "b_at": now}
-            for (g, s), v in ((k, seqs[k]) for k in keys if k in known)
-        ]
-        new = [
+        rows = [
             {
                 "gateway_id": g,
                 "session_id": s,
@@ -156,43 +164,23 @@ class IntakeRepo:
                 "received": len(v),
                 "last_at": now,
             }
-            for (g, s), v in ((k, seqs[k]) for k in keys if k not in known)
+            for (g, s), v in sorted(seqs.items())
         ]
-        if old and self.conn.dialect.name == "postgresql":
-            await update_many(
+        if self.conn.dialect.name == "postgresql":
+            await upsert_many(
                 self.conn,
                 t,
-                [
-                    {
-                        "b_gid": r["b_gid"],
-                        "b_sid": r["b_sid"],
-                        "first_seq": r["b_lo"],
-                        "max_seq": r["b_hi"],
-                        "received": r["b_n"],
-                        "last_at": r["b_at"],
-                    }
-                    for r in old
-                ],
-                match={"b_gid": "gateway_id", "b_sid": "session_id"},
+                rows,
+                key=("gateway_id", "session_id"),
                 set_sql={
-                    "first_seq": "least(t.first_seq, u.first_seq)",
-                    "max_seq": "greatest(t.max_seq, u.max_seq)",
-                    "received": "t.received + u.received",
+                    "first_seq": "least(t.first_seq, excluded.first_seq)",
+                    "max_seq": "greatest(t.max_seq, excluded.max_seq)",
+                    "received": "t.received + excluded.received",
+                    "last_at": "excluded.last_at",
                 },
             )
-        elif old:
-            stmt = (
-                update(t)
-                .where(t.c.gateway_id == bindparam("b_gid"), t.c.session_id == bindparam("b_sid"))
-                .values(
-                    first_seq=func.min(t.c.first_seq, bindparam("b_lo")),
-                    max_seq=func.max(t.c.max_seq, bindparam("b_hi")),
-                    received=t.c.received + bindparam("b_n"),
-                    last_at=bindparam("b_at"),
-                )
-            )
-            await self.conn.execute(stmt, old)
-        await insert_many(self.conn, t, new)
+            return
+        await self.conn.execute(_TRACK_SEQS_SQLITE, rows)
 
     async def sessions(self, gateway_id: str | None = None) -> list[SessionSeq]:
         q = select(intake_sessions).order_by(intake_sessions.c.last_at.desc())
