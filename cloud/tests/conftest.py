@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from kentongan_cloud.api.auth import hash_password
+from kentongan_cloud.domain.sites import Directory, build_directory
 from kentongan_cloud.records import UserRecord
 from kentongan_cloud.store.db import Tx
+from kentongan_testkit.bench.district import generate_district
 from kentongan_testkit.cloud_fixtures import CloudFactory
 from kentongan_testkit.cloudharness import CloudHarness
 
@@ -49,3 +52,10 @@ def login(api: CloudHarness) -> Login:
         return str(r.json()["token"])
 
     return make
+
+
+@pytest.fixture(scope="module")
+def generated_district(tmp_path_factory: pytest.TempPathFactory) -> Directory:
+    """A generated district of 400 posts on rings around each kampung (as the bench uses)."""
+    sample = Path(__file__).resolve().parents[2] / "firmware_configs"
+    return build_directory(generate_district(sample, tmp_path_factory.mktemp("d") / "d", 400))

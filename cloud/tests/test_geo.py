@@ -4,14 +4,12 @@ the indexed neighbour search finds exactly the posts a look at every post would.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kentongan_cloud.domain.geo import BoundingBox, distance_m
-from kentongan_cloud.domain.sites import Directory, build_directory
-from kentongan_testkit.bench.district import generate_district
+from kentongan_cloud.domain.sites import Directory
 
 LAT = st.floats(min_value=-11.0, max_value=6.0)  # Indonesia, Sabang to Merauke
 LON = st.floats(min_value=95.0, max_value=141.0)
@@ -43,12 +41,6 @@ def test_points_well_outside_are_left_out() -> None:
     assert not box.holds(-4.85, 105.27 - 0.02)
 
 
-@pytest.fixture(scope="module")
-def district(tmp_path_factory: pytest.TempPathFactory) -> Directory:
-    sample = Path(__file__).resolve().parents[2] / "firmware_configs"
-    return build_directory(generate_district(sample, tmp_path_factory.mktemp("d") / "d", 400))
-
-
 @settings(max_examples=300, deadline=None)
 @given(
     dlat=st.floats(min_value=-0.1, max_value=0.1),
@@ -57,9 +49,9 @@ def district(tmp_path_factory: pytest.TempPathFactory) -> Directory:
     pick=st.integers(min_value=0, max_value=10_000),
 )
 def test_sites_near_finds_what_measuring_every_post_finds(
-    district: Directory, dlat: float, dlon: float, radius: float, pick: int
+    generated_district: Directory, dlat: float, dlon: float, radius: float, pick: int
 ) -> None:
-    posts = sorted(district.sites.values(), key=lambda s: s.gateway_id)
+    posts = sorted(generated_district.sites.values(), key=lambda s: s.gateway_id)
     origin = posts[pick % len(posts)]
     lat, lon, kampung = origin.lat + dlat, origin.lon + dlon, origin.place.kampung
     exclude = {origin.gateway_id}
@@ -69,20 +61,20 @@ def test_sites_near_finds_what_measuring_every_post_finds(
         if s.gateway_id not in exclude
         and (distance_m(lat, lon, s.lat, s.lon) <= radius or s.place.kampung == kampung)
     ]
-    got = district.sites_near(lat, lon, kampung, radius, exclude=exclude)
+    got = generated_district.sites_near(lat, lon, kampung, radius, exclude=exclude)
     assert [s.gateway_id for s in got] == every
 
 
 @pytest.mark.parametrize("bearing", [0.0, math.pi / 2, math.pi, 3 * math.pi / 2])
 def test_a_post_just_inside_the_radius_is_found_in_every_direction(
-    district: Directory, bearing: float
+    generated_district: Directory, bearing: float
 ) -> None:
     radius = 1500.0
-    for post in sorted(district.sites.values(), key=lambda s: s.gateway_id)[::40]:
+    for post in sorted(generated_district.sites.values(), key=lambda s: s.gateway_id)[::40]:
         # The query point lies 0.999 x radius from the post, towards `bearing` from it.
         d = 0.999 * radius / 6_371_008.8
         lat = post.lat + math.degrees(d * math.cos(bearing))
         lon = post.lon + math.degrees(d * math.sin(bearing) / math.cos(math.radians(post.lat)))
         assert distance_m(lat, lon, post.lat, post.lon) <= radius
-        got = district.sites_near(lat, lon, "no-such-kampung", radius, exclude=set())
+        got = generated_district.sites_near(lat, lon, "no-such-kampung", radius, exclude=set())
         assert post.gateway_id in {s.gateway_id for s in got}

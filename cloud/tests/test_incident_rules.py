@@ -1,7 +1,8 @@
 """The incident rules on their own: opening, joining, confirmation, cancel, lifecycle; and
 the confirmation peers the store hands them: only the open incidents that could confirm a
 press, in its kampung or inside the box around its radius (a burst in one kecamatan no
-longer loads every incident of the burst into every batch)."""
+longer loads every incident of the burst into every batch); and the fan-out of a
+confirmation, each post's command exactly as the protocol model encodes it."""
 
 from __future__ import annotations
 
@@ -19,8 +20,11 @@ from kentongan_cloud.domain.incident import (
     cancel_from_edge,
     transition,
 )
+from kentongan_cloud.domain.sites import Directory
 from kentongan_cloud.errors import ConflictError
+from kentongan_cloud.fanout import CommandEnvelope, Fanout
 from kentongan_cloud.store.db import Database
+from kentongan_protocol.payloads import Command
 
 T0 = datetime(2024, 8, 17, 21, 0, tzinfo=UTC)
 
@@ -278,3 +282,27 @@ def test_covering_box_holds_every_box() -> None:
     b = BoundingBox.around(-4.8, 105.5, 200)
     c = BoundingBox.covering([a, b])
     assert (c.south, c.north, c.west, c.east) == (a.south, b.north, a.west, b.east)
+
+
+def test_a_fan_out_sends_each_post_the_command_the_protocol_model_encodes(
+    generated_district: Directory,
+) -> None:
+    post = sorted(generated_district.sites.values(), key=lambda s: s.gateway_id)[17]
+    press = act(0, post=post.gateway_id, kampung=post.place.kampung, lat=post.lat, lon=post.lon)
+    inc = activate(None, [], press, radius_m=1000, actor="t")[0].incident
+    now = datetime(2026, 11, 27, 21, 0, tzinfo=UTC)
+    items, recs = Fanout(generated_district, 60).sirens_on(inc, now, exclude={post.gateway_id})
+    assert len(items) == len(recs) > 1
+    for item, rec in zip(items, recs, strict=True):
+        env = CommandEnvelope.model_validate_json(item.payload)
+        cmd = Command.model_validate_json(env.body)
+        assert (env.target, env.command_id, str(cmd.command_id)) == (rec.target,) + (
+            rec.command_id,
+        ) * 2
+        # Byte for byte what the model encodes for this command on its own.
+        assert (
+            env.body
+            == Command(command_id=cmd.command_id, issued_at=now, body=cmd.body).encode().decode()
+        )
+        assert cmd.body.action == "siren_on"
+    assert len({r.command_id for r in recs}) == len(recs)
