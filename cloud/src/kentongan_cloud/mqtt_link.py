@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import functools
 import logging
 import socket
@@ -33,6 +32,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from kentongan_cloud.errors import CloudError
 from kentongan_cloud.settings import MqttSettings
+from kentongan_cloud.waiting import result_within, wait_set
 
 _LOGGER = logging.getLogger(__name__)
 # CONNACK reason codes after which retrying cannot help.
@@ -124,8 +124,7 @@ class MqttLink:
             if self.fatal is not None or self.loop.time() > deadline:
                 msg = self.fatal or f"no connection to {self.settings.host}:{self.settings.port}"
                 raise PublishError(msg)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.connected.wait(), 0.1)
+            await wait_set(self.connected, 0.1)
 
     def stop(self) -> None:
         self.client.disconnect()
@@ -265,7 +264,7 @@ class MqttLink:
         if early is not None:
             fut.set_result(early)
         try:
-            code = await asyncio.wait_for(fut, ack_wait_s)
+            code = await result_within(fut, ack_wait_s)
         except TimeoutError:
             with self._lock:
                 if self._waiting.pop(info.mid, None) is not None:

@@ -127,7 +127,9 @@ class MqttLink:
             waiter = self._quiet_publish(client, goodbye)
             if waiter is not None:
                 try:
-                    await asyncio.wait_for(waiter, 2.0)
+                    # Not wait_for: on 3.11 it can lose a cancellation (gh-86296).
+                    async with asyncio.timeout(2.0):
+                        await waiter
                 except TimeoutError:
                     self._log.warning("no PUBACK for the offline state before disconnecting")
         if client is not None and client.is_connected():

@@ -8,7 +8,6 @@ key (commands keep their command_id, so a gateway applies them once).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 from collections.abc import Collection
@@ -32,6 +31,7 @@ from kentongan_cloud.ports import (
 from kentongan_cloud.records import OutboxKind, OutboxRow
 from kentongan_cloud.settings import OutboxSettings
 from kentongan_cloud.store.db import Database
+from kentongan_cloud.waiting import wait_set
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -126,8 +126,7 @@ class OutboxWorker:
                 _LOGGER.exception("outbox pass failed")
                 n = 0
             if n == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
+                await wait_set(self._wake, self.settings.poll_interval_s)
                 self._wake.clear()
 
     async def drain_once(self) -> int:

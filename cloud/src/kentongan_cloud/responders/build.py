@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import Mapping
@@ -29,6 +28,7 @@ from kentongan_cloud.responders.web import make_router
 from kentongan_cloud.responders.worker import DeliveryWorker
 from kentongan_cloud.store.fleet_alerts import FleetAlertLog
 from kentongan_cloud.store.responders import Engine, ResponderStore
+from kentongan_cloud.waiting import wait_set
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -94,8 +94,7 @@ class Responders:
                     await self.poll_modem_replies()
                 except ChannelError as exc:
                     _LOGGER.warning("modem inbox: %s", exc.detail)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), modem_poll_s)
+                await wait_set(stop, modem_poll_s)
 
         async with asyncio.TaskGroup() as tasks:
             tasks.create_task(self.worker.run_forever(stop, poll_s))

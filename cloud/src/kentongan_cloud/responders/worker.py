@@ -5,7 +5,6 @@ respects per-provider rate limits kept in the database, and logs every attempt."
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ from kentongan_cloud.responders.errors import (
 from kentongan_cloud.responders.models import AlertContent
 from kentongan_cloud.responders.service import ResponderService
 from kentongan_cloud.store.responders import AttemptRow, DeliveryRow
+from kentongan_cloud.waiting import wait_set
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -221,8 +221,7 @@ class DeliveryWorker:
             if busy:
                 continue
             self.wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wake.wait(), poll_s)
+            await wait_set(self.wake, poll_s)
 
     async def aclose(self) -> None:
         for adapter in self.channels.values():

@@ -8,6 +8,7 @@ responders, time-series and Grafana parts) and a virtual post that speaks the wi
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 import time
 import uuid
@@ -137,8 +138,25 @@ class CloudHarness:
         return self
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
-        """Run a coroutine on the cloud's loop and wait for its result."""
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        """Run a coroutine on the cloud's loop and wait for its result. On a timeout the
+        error names every task still on the loop and where each waits: a hang says why."""
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            raise TimeoutError(f"cloud call timed out after {timeout} s\n{self._tasks()}") from None
+
+    def _tasks(self) -> str:
+        """Each pending task on the cloud's loop with its stack (best effort, from outside)."""
+        out = io.StringIO()
+        try:
+            tasks = list(asyncio.all_tasks(self.loop))
+        except RuntimeError:  # the set changed under us; one retry is enough for a report
+            tasks = list(asyncio.all_tasks(self.loop))
+        for task in tasks:
+            out.write(f"--- {task.get_name()}\n")
+            task.print_stack(limit=30, file=out)
+        return out.getvalue()
 
     def db(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         """Run `work` in a transaction of the cloud's database."""
