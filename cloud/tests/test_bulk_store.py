@@ -7,6 +7,8 @@ counters in one upsert on both databases."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +18,7 @@ from kentongan_cloud.store.bulk import insert_many, update_many, upsert_many
 from kentongan_cloud.store.db import Database
 from kentongan_cloud.store.types import UtcDateTime
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Float, MetaData, String, Table, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 META = MetaData()
 POSTS = Table(
@@ -49,30 +52,33 @@ def rows(n: int, start: int = 0) -> list[dict[str, Any]]:
     ]
 
 
-async def read_back(url: str) -> dict[str, dict[str, Any]]:
+@asynccontextmanager
+async def transaction(url: str) -> AsyncIterator[AsyncConnection]:
+    """A connection in a transaction on a fresh engine, disposed afterwards."""
     engine = make_engine(url)
     try:
-        async with engine.connect() as conn:
-            got = await conn.execute(select(POSTS).order_by(POSTS.c.post_id))
-            return {r.post_id: dict(r._mapping) for r in got}
+        async with engine.begin() as conn:
+            yield conn
     finally:
         await engine.dispose()
 
 
+async def read_back(url: str) -> dict[str, dict[str, Any]]:
+    async with transaction(url) as conn:
+        got = await conn.execute(select(POSTS).order_by(POSTS.c.post_id))
+        return {r.post_id: dict(r._mapping) for r in got}
+
+
 def test_insert_many_keeps_every_value_and_skips_conflicts(db_url: str) -> None:
     async def go() -> None:
-        engine = make_engine(db_url)
-        try:
-            async with engine.begin() as conn:
-                await conn.run_sync(META.create_all)
-                await insert_many(conn, POSTS, rows(300))
-                await insert_many(conn, POSTS, [])
-                again = rows(10, start=295)
-                for r in again:
-                    r["note"] = "second try"
-                await insert_many(conn, POSTS, again, skip_conflicts_on=["post_id"])
-        finally:
-            await engine.dispose()
+        async with transaction(db_url) as conn:
+            await conn.run_sync(META.create_all)
+            await insert_many(conn, POSTS, rows(300))
+            await insert_many(conn, POSTS, [])
+            again = rows(10, start=295)
+            for r in again:
+                r["note"] = "second try"
+            await insert_many(conn, POSTS, again, skip_conflicts_on=["post_id"])
 
     asyncio.run(go())
     stored = asyncio.run(read_back(db_url))
@@ -86,31 +92,27 @@ def test_insert_many_keeps_every_value_and_skips_conflicts(db_url: str) -> None:
 
 def test_update_many_matches_by_key_and_version(db_url: str) -> None:
     async def go() -> int:
-        engine = make_engine(db_url)
-        try:
-            async with engine.begin() as conn:
-                await conn.run_sync(META.create_all)
-                await insert_many(conn, POSTS, rows(5))
-                changes = [
-                    {
-                        "b_id": f"pos-{i:04d}",
-                        "b_version": 0 if i != 3 else 7,  # another worker moved pos-0003 on
-                        "seq": i + 100,
-                        "alarms": ["power"],
-                        "online": True,
-                        "version": 1,
-                    }
-                    for i in range(5)
-                ]
-                return await update_many(
-                    conn,
-                    POSTS,
-                    changes,
-                    match={"b_id": "post_id", "b_version": "version"},
-                    set_sql={"seq": "greatest(t.seq, u.seq)"},
-                )
-        finally:
-            await engine.dispose()
+        async with transaction(db_url) as conn:
+            await conn.run_sync(META.create_all)
+            await insert_many(conn, POSTS, rows(5))
+            changes = [
+                {
+                    "b_id": f"pos-{i:04d}",
+                    "b_version": 0 if i != 3 else 7,  # another worker moved pos-0003 on
+                    "seq": i + 100,
+                    "alarms": ["power"],
+                    "online": True,
+                    "version": 1,
+                }
+                for i in range(5)
+            ]
+            return await update_many(
+                conn,
+                POSTS,
+                changes,
+                match={"b_id": "post_id", "b_version": "version"},
+                set_sql={"seq": "greatest(t.seq, u.seq)"},
+            )
 
     if not db_url.startswith("postgresql"):
         with pytest.raises(ValueError, match="PostgreSQL"):
@@ -127,23 +129,19 @@ def test_update_many_matches_by_key_and_version(db_url: str) -> None:
 
 def test_upsert_many_inserts_new_rows_and_updates_from_the_old_one(db_url: str) -> None:
     async def go() -> None:
-        engine = make_engine(db_url)
-        try:
-            async with engine.begin() as conn:
-                await conn.run_sync(META.create_all)
-                await insert_many(conn, POSTS, rows(3))
-                again = rows(2, start=2)  # pos-0002 is there, pos-0003 is new
-                for r in again:
-                    r["seq"], r["note"] = 5, "upserted"
-                await upsert_many(
-                    conn,
-                    POSTS,
-                    again,
-                    key=("post_id",),
-                    set_sql={"seq": "t.seq + excluded.seq", "note": "excluded.note"},
-                )
-        finally:
-            await engine.dispose()
+        async with transaction(db_url) as conn:
+            await conn.run_sync(META.create_all)
+            await insert_many(conn, POSTS, rows(3))
+            again = rows(2, start=2)  # pos-0002 is there, pos-0003 is new
+            for r in again:
+                r["seq"], r["note"] = 5, "upserted"
+            await upsert_many(
+                conn,
+                POSTS,
+                again,
+                key=("post_id",),
+                set_sql={"seq": "t.seq + excluded.seq", "note": "excluded.note"},
+            )
 
     if not db_url.startswith("postgresql"):
         with pytest.raises(ValueError, match="PostgreSQL"):

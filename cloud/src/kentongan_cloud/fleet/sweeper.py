@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from kentongan_cloud.clock import Clock
 from kentongan_cloud.domain import fleet as rules
@@ -20,6 +20,7 @@ from kentongan_cloud.store.db import Database
 
 _LOGGER = logging.getLogger(__name__)
 OUTBOX_KEEP = timedelta(days=7)
+PURGE_CHUNK = 5000
 
 
 class Sweeper:
@@ -74,15 +75,31 @@ class Sweeper:
                     effects.fleet_alert(
                         alarm.gateway_id, "offline", alarm.raised_at, alert_text("offline")
                     )
-            self._passes += 1
-            if self._passes % 100 == 1:
-                before = now - timedelta(days=self.retention_days)
-                erased = await tx.incidents.erase_personal_data(before)
-                erased += await tx.web.erase_guest_reports(before)
-                if erased:
-                    _LOGGER.info("retention: erased personal fields of %d reports", erased)
-                # Delivered side effects are only needed while a repeat could still come.
-                purged = await tx.outbox.purge_delivered(now - OUTBOX_KEEP)
-                if purged:
-                    _LOGGER.info("outbox: removed %d rows delivered over a week ago", purged)
             await effects.flush(tx, now)
+        self._passes += 1
+        if self._passes % 100 == 1:
+            await self.retain(now)
+
+    async def retain(self, now: datetime, chunk: int = PURGE_CHUNK) -> int:
+        """Erase personal fields past the retention period and delivered outbox rows past a
+        week; returns how many outbox rows went. The rows go `chunk` at a time, a transaction
+        each: after a long outage (or on the first run) there can be millions, and on SQLite
+        one DELETE of them all would hold the event loop, and the intake, for seconds."""
+        before = now - timedelta(days=self.retention_days)
+        async with self.db.transaction() as tx:
+            erased = await tx.incidents.erase_personal_data(before)
+            erased += await tx.web.erase_guest_reports(before)
+        if erased:
+            _LOGGER.info("retention: erased personal fields of %d reports", erased)
+        purged = 0
+        while True:
+            # Delivered side effects are only needed while a repeat could still come.
+            async with self.db.transaction() as tx:
+                n = await tx.outbox.purge_delivered(now - OUTBOX_KEEP, limit=chunk)
+            purged += n
+            if n < chunk:
+                break
+            await asyncio.sleep(0)  # a transaction waiting for the connection goes first
+        if purged:
+            _LOGGER.info("outbox: removed %d rows delivered over a week ago", purged)
+        return purged

@@ -119,11 +119,14 @@ class OutboxRepo:
             key=lambda r: r.id,
         )
 
-    async def purge_delivered(self, before: datetime) -> int:
-        """Remove rows delivered before `before`; returns how many."""
-        res = await self.conn.execute(
-            delete(outbox).where(outbox.c.delivered_at.is_not(None), outbox.c.delivered_at < before)
-        )
+    async def purge_delivered(self, before: datetime, limit: int | None = None) -> int:
+        """Remove rows delivered before `before`, at most `limit` of them; returns how many."""
+        old = (outbox.c.delivered_at.is_not(None), outbox.c.delivered_at < before)
+        if limit is None:
+            res = await self.conn.execute(delete(outbox).where(*old))
+        else:
+            some = select(outbox.c.id).where(*old).limit(limit)
+            res = await self.conn.execute(delete(outbox).where(outbox.c.id.in_(some)))
         return int(res.rowcount or 0)
 
     async def delivered(self, row: OutboxRow, now: datetime) -> None:

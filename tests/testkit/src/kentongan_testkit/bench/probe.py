@@ -11,6 +11,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from kentongan_testkit.bench.aggregate import ms
+from kentongan_testkit.bench.report import finish
 from kentongan_testkit.bench.scenarios import Bench
 
 FIGURES = (
@@ -94,11 +95,8 @@ def plot(result: dict[str, Any], path: Path) -> None:
         ax.set_title(f"press → … {stat[:3]} (target {target} ms dashed)", fontsize=9)
         ax.set_ylabel("ms")
         ax.legend(fontsize=7)
-    fig.suptitle(
+    title = (
         f"Kentongan latency probe: {result['repeats']} run(s) of {result['probes']} presses at "
-        f"{result['background_events_per_s']:.0f} events/s, {result['gateways']} gateways",
-        fontsize=9,
+        f"{result['background_events_per_s']:.0f} events/s, {result['gateways']} gateways"
     )
-    fig.text(0.01, 0.01, result["note"], fontsize=6)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    fig.savefig(path, dpi=110)
+    finish(fig, title, result["note"], path)

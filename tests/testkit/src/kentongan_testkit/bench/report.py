@@ -58,12 +58,17 @@ def plot(result: dict[str, Any], path: Path) -> None:
     ax2.tick_params(axis="x", labelsize=7)
     ax3.axis("off")
     ax3.text(0, 1, "\n".join(details), va="top", fontsize=7, family="monospace")
-    fig.suptitle(
+    title = (
         f"Kentongan bench: {result['plan']['gateways']} virtual gateways, "
-        f"median of {result['runs']} run(s) per database",
-        fontsize=10,
+        f"median of {result['runs']} run(s) per database"
     )
-    fig.text(0.01, 0.01, result["note"], fontsize=6)
+    finish(fig, title, result["note"], path, title_size=10)
+
+
+def finish(fig: Figure, title: str, note: str, path: Path, *, title_size: float = 9) -> None:
+    """Title on top, the run's note in small print at the foot, saved as PNG."""
+    fig.suptitle(title, fontsize=title_size)
+    fig.text(0.01, 0.01, note, fontsize=6)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     fig.savefig(path, dpi=110)
 
