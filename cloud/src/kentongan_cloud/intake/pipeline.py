@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from kentongan_protocol.payloads import MAX_ACK_IDS, EventAck
+from kentongan_protocol.payloads import INCIDENT_KINDS, MAX_ACK_IDS, EventAck
 from kentongan_protocol.topics import Suffix, gateway_topic
 
 from kentongan_cloud.clock import Clock
@@ -49,6 +49,7 @@ class Envelope:
     future: asyncio.Future[ItemResult] | None = None
     result: ItemResult | None = None
     dead: bool = False
+    done: bool = False  # committed and acknowledged: a retry of its batch leaves it out
     received: float = field(default_factory=time.monotonic)
 
 
@@ -116,6 +117,7 @@ class Intake:
     async def _until_done(self, batch: list[Envelope]) -> None:
         delay = 0.2
         while True:
+            batch = [env for env in batch if not env.done]
             try:
                 await self.handle(batch)
             except (DatabaseUnavailableError, OSError) as exc:
@@ -137,8 +139,8 @@ class Intake:
         )
 
     async def handle(self, batch: list[Envelope]) -> None:
-        """Commit one batch, then publish event acks, then acknowledge to the broker."""
-        self._kinds_written = set()
+        """Commit one batch, then publish event acks, then acknowledge to the broker. The
+        batch's presses, cancels and reports, if it holds anything else, commit first."""
         rejected: dict[str, tuple[int, str]] = {}
         work: list[tuple[Envelope, Item]] = []
         for env in batch:
@@ -158,6 +160,16 @@ class Intake:
                     continue
                 item = env.item = found
             work.append((env, item))
+        urgent = [(env, item) for env, item in work if _urgent(env, item)]
+        if urgent and len(urgent) < len(work):
+            # Presses, cancels and reports first, in a transaction of their own: under
+            # load a batch holds dozens of heartbeats and battery readings, and the press
+            # must not wait for their rows before the console can show its incident.
+            await self._commit(urgent, {})
+            self._after_commit([env for env, _ in urgent], {})
+            first = {id(env) for env, _ in urgent}
+            batch = [env for env in batch if id(env) not in first]
+            work = [(env, item) for env, item in work if id(env) not in first]
         await self._commit(work, rejected)
         self._after_commit(batch, rejected)
 
@@ -220,6 +232,12 @@ class Intake:
         self.stats.dead_letters += 1
 
     def _after_commit(self, batch: list[Envelope], rejected: dict[str, tuple[int, str]]) -> None:
+        try:
+            self._acknowledge(batch, rejected)
+        finally:
+            self._kinds_written = set()
+
+    def _acknowledge(self, batch: list[Envelope], rejected: dict[str, tuple[int, str]]) -> None:
         st = self.stats
         st.batches += 1
         st.largest_batch = max(st.largest_batch, len(batch))
@@ -241,6 +259,7 @@ class Intake:
         self._publish_acks(acks)
         self._latency_points(batch)
         for env in batch:
+            env.done = True
             if env.ack is not None:
                 env.ack()
         if self.on_commit is not None:
@@ -291,3 +310,14 @@ class Intake:
             for i in range(0, len(ids), MAX_ACK_IDS):
                 ack = EventAck(event_ids=ids[i : i + MAX_ACK_IDS])
                 self.publish(topic, ack.encode())
+
+
+def _urgent(env: Envelope, item: Item) -> bool:
+    """What someone is waiting on: an activation or cancel (a person pressed, a sensor
+    tripped), or a phone's or the web form's report whose sender waits for the answer."""
+    if env.future is not None:
+        return True
+    if not isinstance(item, EventItem):
+        return False
+    ev = item.event
+    return ev.kind == "cancel" or (ev.kind in INCIDENT_KINDS and ev.incident_type is not None)
