@@ -42,6 +42,20 @@ IMMEDIATE_ALERTS = frozenset({"mains_lost", "battery_low", "tamper", "siren_faul
 REALERT_AFTER = timedelta(minutes=60)  # the default of fleet.realert_after_min
 
 
+def undelivered_kinds(
+    *, notifications: bool, points: bool, annotations: bool, fleet_alerts: bool
+) -> frozenset[OutboxKind]:
+    """The outbox kinds nobody will deliver, given which sinks the deployment has. Siren
+    commands and broadcasts always go (the MQTT link is part of every deployment)."""
+    have = {
+        "notification": notifications,
+        "point": points,
+        "annotation": annotations,
+        "fleet_alert": fleet_alerts,
+    }
+    return frozenset(cast(OutboxKind, kind) for kind, on in have.items() if not on)
+
+
 def notice_key(incident_id: str, reason: str) -> str:
     return f"notice:{incident_id}:{reason}"
 
@@ -54,6 +68,9 @@ class Effects:
     fanout: Fanout
     # How long after telling the technicians of an alarm its return stays quiet.
     realert_after: timedelta = REALERT_AFTER
+    # Kinds no process of this deployment delivers (no InfluxDB, no Grafana, no responders):
+    # left unwritten, or they would wait in the outbox forever, a row per event.
+    undelivered: frozenset[OutboxKind] = frozenset()
     outbox: list[OutboxItem] = field(default_factory=list)
     commands: list[CommandRecord] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)
@@ -64,6 +81,8 @@ class Effects:
     async def flush(self, tx: Tx, now: datetime) -> None:
         await tx.incidents.audit(self.audit)
         await tx.commands.add(self.commands)
+        if self.undelivered:
+            self.outbox = [o for o in self.outbox if o.kind not in self.undelivered]
         await tx.outbox.add(self.outbox, now)
         self.kinds_written.update(o.kind for o in self.outbox)
         self.outbox, self.commands, self.audit = [], [], []

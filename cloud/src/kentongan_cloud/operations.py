@@ -20,7 +20,7 @@ from kentongan_cloud.domain.sites import Directory
 from kentongan_cloud.effects import Effects
 from kentongan_cloud.errors import ConflictError, NotFoundError, StaleWriteError
 from kentongan_cloud.fanout import Fanout, maintenance_key
-from kentongan_cloud.records import AreaAlarmRecord, CommandRecord, GatewayAuditEntry
+from kentongan_cloud.records import AreaAlarmRecord, CommandRecord, GatewayAuditEntry, OutboxKind
 from kentongan_cloud.store.db import Database, Tx
 
 T = TypeVar("T")
@@ -37,9 +37,11 @@ class Operations:
     # Called after an operator acknowledged (or dispatched a new incident): stops the
     # responders' escalation.
     on_operator_ack: Callable[[str, str], Awaitable[None]] | None = None
+    undelivered: frozenset[OutboxKind] = frozenset()
 
     def _effects(self) -> Effects:
-        return Effects(self.directory, Fanout(self.directory, self.command_expiry_s))
+        fanout = Fanout(self.directory, self.command_expiry_s)
+        return Effects(self.directory, fanout, undelivered=self.undelivered)
 
     async def _retry(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         for attempt in range(3):

@@ -25,7 +25,7 @@ from kentongan_cloud.outbox.worker import OutboxWorker, Sinks
 from kentongan_cloud.responders import Acknowledgement, Responders
 from kentongan_cloud.settings import Settings
 from kentongan_cloud.store.db import Database
-from kentongan_cloud.wiring import Wired, wire_sinks
+from kentongan_cloud.wiring import Wired, undelivered, wire_sinks
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -120,6 +120,14 @@ class CloudRuntime:
             )
             if self.link is not None:
                 self.link.on_connected = self.outbox.wake
+        # Sinks handed in (tests, the demo) deliver what they deliver; built from settings,
+        # a kind nobody is configured to deliver is not written at all.
+        skip = undelivered(s) if self._build_sinks else frozenset()
+        if skip:
+            _LOGGER.info(
+                "not configured, so not written: %s (side effects nobody would deliver)",
+                ", ".join(sorted(skip)),
+            )
         self.intake = Intake(
             self.db,
             self.directory,
@@ -131,6 +139,7 @@ class CloudRuntime:
             on_commit=self.outbox.wake if self.outbox else None,
             points=self.sinks.points,
             realert_after=timedelta(minutes=s.fleet.realert_after_min),
+            undelivered=skip,
         )
         self.operations = Operations(
             self.db,
@@ -139,6 +148,7 @@ class CloudRuntime:
             s.mqtt.command_expiry_s,
             on_commit=self.outbox.wake if self.outbox else None,
             on_operator_ack=self._on_operator_ack if self.responders else None,
+            undelivered=skip,
         )
         if self._want_sweeper:
             self.sweeper = Sweeper(
@@ -148,6 +158,7 @@ class CloudRuntime:
                 s.fleet,
                 command_expiry_s=s.mqtt.command_expiry_s,
                 retention_days=s.retention_days,
+                undelivered=skip,
             )
         self._spawn_tasks()
         if self.link is not None:

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from kentongan_protocol.provisioning.district import District
 
 from kentongan_cloud.clock import Clock
+from kentongan_cloud.effects import undelivered_kinds
 from kentongan_cloud.grafana.annotations import GrafanaAnnotations
 from kentongan_cloud.outbox.worker import Sinks
+from kentongan_cloud.records import OutboxKind
 from kentongan_cloud.responders import Responders, build_responders
 from kentongan_cloud.responders.service import AckListener
 from kentongan_cloud.settings import Settings
@@ -55,6 +57,17 @@ class Wired:
                 stats.spooled,
                 stats.dropped,
             )
+
+
+def undelivered(settings: Settings) -> frozenset[OutboxKind]:
+    """The outbox kinds no process configured by `settings` delivers: the intake and the
+    operators' actions leave them unwritten rather than queue a row per event forever."""
+    return undelivered_kinds(
+        notifications=settings.responders is not None,
+        points=bool(settings.influx.url),
+        annotations=bool(settings.grafana.url),
+        fleet_alerts=settings.responders is not None,
+    )
 
 
 async def wire_sinks(

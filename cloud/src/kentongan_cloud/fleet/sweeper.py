@@ -15,6 +15,7 @@ from kentongan_cloud.domain import fleet as rules
 from kentongan_cloud.domain.sites import Directory
 from kentongan_cloud.effects import Effects, alert_text
 from kentongan_cloud.fanout import Fanout
+from kentongan_cloud.records import OutboxKind
 from kentongan_cloud.settings import FleetSettings
 from kentongan_cloud.store.db import Database
 
@@ -33,8 +34,10 @@ class Sweeper:
         *,
         command_expiry_s: int,
         retention_days: float,
+        undelivered: frozenset[OutboxKind] = frozenset(),
     ) -> None:
         self.db = db
+        self.undelivered = undelivered
         self.directory = directory
         self.clock = clock
         self.settings = settings
@@ -53,7 +56,8 @@ class Sweeper:
     async def sweep(self) -> None:
         """One pass at the current time."""
         now = self.clock.now()
-        effects = Effects(self.directory, Fanout(self.directory, self.command_expiry_s))
+        fanout = Fanout(self.directory, self.command_expiry_s)
+        effects = Effects(self.directory, fanout, undelivered=self.undelivered)
         async with self.db.transaction() as tx:
             overdue = await tx.fleet.overdue(now)
             for gid, g in (await tx.fleet.load(overdue)).items():

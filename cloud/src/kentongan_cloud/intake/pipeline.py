@@ -81,9 +81,11 @@ class Intake:
         on_commit: Callable[[Collection[OutboxKind]], None] | None = None,
         points: PointSink | None = None,
         realert_after: timedelta = REALERT_AFTER,
+        undelivered: frozenset[OutboxKind] = frozenset(),
     ) -> None:
         self.db = db
         self.realert_after = realert_after
+        self.undelivered = undelivered
         self.directory = directory
         self.clock = clock
         self.max_batch = max_batch
@@ -136,6 +138,7 @@ class Intake:
             self.directory,
             Fanout(self.directory, self.command_expiry_s),
             realert_after=self.realert_after,
+            undelivered=self.undelivered,
         )
 
     async def handle(self, batch: list[Envelope]) -> None:
