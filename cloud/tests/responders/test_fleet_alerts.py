@@ -183,6 +183,36 @@ async def test_a_technician_without_a_configured_provider_is_recorded_not_retrie
         await adapter.aclose()
 
 
+async def test_a_run_of_unsent_alerts_is_one_error_and_then_a_count(
+    district: Provisioning,
+    engine: Engine,
+    clock: ManualClock,
+    providers: Providers,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A battery alarm at 30 posts, with the night technician's providers not configured:
+    # every alert is recorded, the log says it once, then how many followed.
+    settings = make_settings(providers, telegram=None, sms=None)
+    alerts = sink(district.district, engine, settings, clock)
+    alert = fleet_alert(district, kind="battery_low")
+    for i in range(30):
+        await alerts.alert(alert, f"{KEY}:{i}")
+
+    def unsent() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "NOT SENT" in r.getMessage()]
+
+    assert len(unsent()) == 1
+    clock.advance(61)
+    await alerts.alert(alert, f"{KEY}:30")
+    first, summary, again = unsent()
+    assert "29 more posts" in summary
+    assert again == first
+    rows = await alerts.log.rows("sb-setia-bumi-01")
+    assert sum(r["outcome"] == "unconfigured" for r in rows) == 31
+    for adapter in alerts.channels.values():
+        await adapter.aclose()
+
+
 async def test_email_and_json_webhooks_carry_the_alert(
     alerts: FleetAlerts,
     district: Provisioning,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from kentongan_protocol.provisioning.district import Agency, Channel, District, Person
 
@@ -32,6 +32,34 @@ from kentongan_cloud.responders.routing import covers_place, recipient
 from kentongan_cloud.store.fleet_alerts import NOBODY, FleetAlertLog
 
 _LOGGER = logging.getLogger(__name__)
+QUIET_FOR = timedelta(minutes=1)
+
+
+class _UnsentLog:
+    """The first alert that cannot be sent for a reason is an ERROR at once; the ones after
+    it for the same reason are counted and told in one line at most a minute later. A
+    battery alarm across 2,000 posts with no provider configured is one problem, not 2,000
+    log lines; each alert is still recorded, with its outcome, in the alert log table."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self._runs: dict[str, tuple[datetime, int]] = {}
+
+    def error(self, reason: str, message: str, *args: object) -> None:
+        now = self.clock.now()
+        since, held = self._runs.get(reason, (None, 0))
+        if since is not None and now - since < QUIET_FOR:
+            self._runs[reason] = (since, held + 1)
+            return
+        if held:
+            _LOGGER.error(
+                "technician alert NOT SENT for %d more posts since %s, for the same reason "
+                "as the one below",
+                held,
+                since,
+            )
+        _LOGGER.error(message, *args)
+        self._runs[reason] = (now, 0)
 
 
 def technicians_for(district: District, alert: FleetAlert, when: datetime) -> list[Person]:
@@ -63,6 +91,7 @@ class FleetAlerts:
         self.channels = channels
         self.log = log
         self.clock = clock
+        self._unsent = _UnsentLog(clock)
         if not technician_agencies(district):
             _LOGGER.warning(
                 "district %s has no agency of kind technician: fleet alarms reach nobody",
@@ -90,7 +119,8 @@ class FleetAlerts:
             detail = (
                 f"no technician agency covers kecamatan {alert.kecamatan}, kampung {alert.kampung}"
             )
-            _LOGGER.error(
+            self._unsent.error(
+                f"nobody:{alert.kecamatan}:{alert.kampung}",
                 "technician alert NOT SENT for post %s (%s): %s: %s; add an agency of kind "
                 "technician to the district file",
                 alert.gateway_id,
@@ -131,7 +161,8 @@ class FleetAlerts:
     ) -> None:
         types = ", ".join(sorted({ch.type for ch in person.channels})) or "none"
         detail = f"no provider configured for technician {person.id}'s channels ({types})"
-        _LOGGER.error(
+        self._unsent.error(
+            f"unconfigured:{person.id}",
             "technician alert NOT SENT for post %s (%s): %s; configure a provider for one of them",
             alert.gateway_id,
             alert.kind,
