@@ -42,20 +42,6 @@ IMMEDIATE_ALERTS = frozenset({"mains_lost", "battery_low", "tamper", "siren_faul
 REALERT_AFTER = timedelta(minutes=60)  # the default of fleet.realert_after_min
 
 
-def undelivered_kinds(
-    *, notifications: bool, points: bool, annotations: bool, fleet_alerts: bool
-) -> frozenset[OutboxKind]:
-    """The outbox kinds nobody will deliver, given which sinks the deployment has. Siren
-    commands and broadcasts always go (the MQTT link is part of every deployment)."""
-    have = {
-        "notification": notifications,
-        "point": points,
-        "annotation": annotations,
-        "fleet_alert": fleet_alerts,
-    }
-    return frozenset(cast(OutboxKind, kind) for kind, on in have.items() if not on)
-
-
 def notice_key(incident_id: str, reason: str) -> str:
     return f"notice:{incident_id}:{reason}"
 

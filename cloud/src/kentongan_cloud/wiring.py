@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from kentongan_protocol.provisioning.district import District
 
 from kentongan_cloud.clock import Clock
-from kentongan_cloud.effects import undelivered_kinds
 from kentongan_cloud.grafana.annotations import GrafanaAnnotations
 from kentongan_cloud.outbox.worker import Sinks
 from kentongan_cloud.records import OutboxKind
@@ -61,13 +60,16 @@ class Wired:
 
 def undelivered(settings: Settings) -> frozenset[OutboxKind]:
     """The outbox kinds no process configured by `settings` delivers: the intake and the
-    operators' actions leave them unwritten rather than queue a row per event forever."""
-    return undelivered_kinds(
-        notifications=settings.responders is not None,
-        points=bool(settings.influx.url),
-        annotations=bool(settings.grafana.url),
-        fleet_alerts=settings.responders is not None,
-    )
+    operators' actions leave them unwritten rather than queue a row per event forever.
+    Siren commands and broadcasts always go (the MQTT link is part of every deployment)."""
+    responders = settings.responders is not None
+    have: dict[OutboxKind, bool] = {
+        "notification": responders,
+        "point": bool(settings.influx.url),
+        "annotation": bool(settings.grafana.url),
+        "fleet_alert": responders,
+    }
+    return frozenset(kind for kind, on in have.items() if not on)
 
 
 async def wire_sinks(
