@@ -64,6 +64,18 @@ class Effects:
     # need not look for work after the commit.
     kinds_written: set[OutboxKind] = field(default_factory=set)
 
+    @classmethod
+    def build(
+        cls,
+        directory: Directory,
+        command_expiry_s: int,
+        undelivered: frozenset[OutboxKind] = frozenset(),
+        realert_after: timedelta = REALERT_AFTER,
+    ) -> Effects:
+        """A fresh collector for one transaction, its sirens expiring after `command_expiry_s`."""
+        fanout = Fanout(directory, command_expiry_s)
+        return cls(directory, fanout, realert_after=realert_after, undelivered=undelivered)
+
     async def flush(self, tx: Tx, now: datetime) -> None:
         await tx.incidents.audit(self.audit)
         await tx.commands.add(self.commands)

@@ -40,8 +40,7 @@ class Operations:
     undelivered: frozenset[OutboxKind] = frozenset()
 
     def _effects(self) -> Effects:
-        fanout = Fanout(self.directory, self.command_expiry_s)
-        return Effects(self.directory, fanout, undelivered=self.undelivered)
+        return Effects.build(self.directory, self.command_expiry_s, self.undelivered)
 
     async def _retry(self, work: Callable[[Tx], Awaitable[T]]) -> T:
         for attempt in range(3):

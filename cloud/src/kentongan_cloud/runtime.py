@@ -120,7 +120,7 @@ class CloudRuntime:
             )
             if self.link is not None:
                 self.link.on_connected = self.outbox.wake
-        # Sinks handed in (tests, the demo) deliver what they deliver; built from settings,
+        # Sinks handed in (tests, --sinks) deliver what they deliver; built from settings,
         # a kind nobody is configured to deliver is not written at all.
         skip = undelivered(s) if self._build_sinks else frozenset()
         if skip:

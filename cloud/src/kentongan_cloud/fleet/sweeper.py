@@ -14,7 +14,6 @@ from kentongan_cloud.clock import Clock
 from kentongan_cloud.domain import fleet as rules
 from kentongan_cloud.domain.sites import Directory
 from kentongan_cloud.effects import Effects, alert_text
-from kentongan_cloud.fanout import Fanout
 from kentongan_cloud.records import OutboxKind
 from kentongan_cloud.settings import FleetSettings
 from kentongan_cloud.store.db import Database
@@ -56,8 +55,7 @@ class Sweeper:
     async def sweep(self) -> None:
         """One pass at the current time."""
         now = self.clock.now()
-        fanout = Fanout(self.directory, self.command_expiry_s)
-        effects = Effects(self.directory, fanout, undelivered=self.undelivered)
+        effects = Effects.build(self.directory, self.command_expiry_s, self.undelivered)
         async with self.db.transaction() as tx:
             overdue = await tx.fleet.overdue(now)
             for gid, g in (await tx.fleet.load(overdue)).items():

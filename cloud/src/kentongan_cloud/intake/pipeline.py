@@ -26,7 +26,6 @@ from kentongan_cloud.clock import Clock
 from kentongan_cloud.domain.sites import Directory
 from kentongan_cloud.effects import REALERT_AFTER, Effects
 from kentongan_cloud.errors import DatabaseUnavailableError
-from kentongan_cloud.fanout import Fanout
 from kentongan_cloud.intake.classify import EventItem, Item, Rejected, classify_mqtt
 from kentongan_cloud.intake.ingest import ItemResult, ingest
 from kentongan_cloud.ports import PointSink
@@ -134,11 +133,8 @@ class Intake:
             delay = min(delay * 2, 5.0)
 
     def _effects(self) -> Effects:
-        return Effects(
-            self.directory,
-            Fanout(self.directory, self.command_expiry_s),
-            realert_after=self.realert_after,
-            undelivered=self.undelivered,
+        return Effects.build(
+            self.directory, self.command_expiry_s, self.undelivered, self.realert_after
         )
 
     async def handle(self, batch: list[Envelope]) -> None:
