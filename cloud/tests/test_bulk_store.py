@@ -2,37 +2,63 @@
 column that is NULL in every row, JSON, UTC timestamps; conflicts skipped; and on PostgreSQL
 the one-statement update matches only rows whose version still agrees, and the upsert
 updates from the row as it was; an intake batch's sequence numbers fold into the sessions'
-counters in one upsert on both databases."""
+counters in one upsert on both databases. SQLite's executemany of plain tuples stores what
+SQLAlchemy's own would, fills scalar defaults and refuses a row without a needed value."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from kentongan_cloud.store.base import make_engine
-from kentongan_cloud.store.bulk import insert_many, update_many, upsert_many
+from kentongan_cloud.store.bulk import (
+    _compile,
+    execute_many,
+    insert_many,
+    update_many,
+    upsert_many,
+)
 from kentongan_cloud.store.db import Database
 from kentongan_cloud.store.types import UtcDateTime
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Float, MetaData, String, Table, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 META = MetaData()
-POSTS = Table(
-    "bulk_posts",
-    META,
-    Column("post_id", String(32), primary_key=True),
-    Column("seq", BigInteger, nullable=False),
-    Column("seen_at", UtcDateTime, nullable=False),
-    Column("battery", Float),
-    Column("online", Boolean, nullable=False),
-    Column("alarms", JSON),
-    Column("note", String(200)),
-    Column("version", BigInteger, nullable=False),
-)
+
+
+def post_columns() -> list[Column[Any]]:
+    return [
+        Column("post_id", String(32), primary_key=True),
+        Column("seq", BigInteger, nullable=False),
+        Column("seen_at", UtcDateTime, nullable=False),
+        Column("battery", Float),
+        Column("online", Boolean, nullable=False),
+        Column("alarms", JSON),
+        Column("note", String(200)),
+        Column("version", BigInteger, nullable=False),
+    ]
+
+
+POSTS = Table("bulk_posts", META, *post_columns())
 T0 = datetime(2026, 11, 27, 2, 30, tzinfo=UTC)
 
 
@@ -181,3 +207,77 @@ def test_sequence_numbers_fold_into_each_session(db_url: str) -> None:
         ("b", "s1"): (1, 1, 1, T0),
         ("a", "s2"): (5, 5, 1, later),
     }
+
+
+# --- SQLite's executemany of plain tuples (execute_many) ---------------------------------------
+
+TWIN = Table("bulk_posts_twin", META, *post_columns())
+SEEDED = Table(
+    "bulk_seeded",
+    META,
+    Column("post_id", String(32), primary_key=True),
+    Column("attempts", BigInteger, nullable=False, default=7),  # a scalar default
+    Column("stamp", UtcDateTime, default=lambda: T0),  # a default computed per row
+)
+
+
+def raw(path: Path, table: str) -> list[tuple[Any, ...]]:
+    """The stored values as SQLite holds them (text timestamps, JSON text, 0/1), no types."""
+    lite = sqlite3.connect(path)
+    try:
+        return lite.execute(f"SELECT * FROM {table} ORDER BY post_id").fetchall()  # noqa: S608
+    finally:
+        lite.close()
+
+
+def test_execute_many_stores_on_sqlite_exactly_what_sqlalchemy_would(tmp_path: Path) -> None:
+    path = tmp_path / "twin.db"
+
+    async def go() -> None:
+        async with transaction(f"sqlite+aiosqlite:///{path}") as conn:
+            await conn.run_sync(META.create_all)
+            await conn.execute(insert(POSTS), rows(120))
+            assert await execute_many(conn, insert(TWIN), rows(120)) == 120
+
+    asyncio.run(go())
+    theirs, ours = raw(path, "bulk_posts"), raw(path, "bulk_posts_twin")
+    assert len(ours) == 120
+    assert ours == theirs  # same text for every timestamp, JSON and boolean
+
+
+def test_execute_many_fills_scalar_defaults_counts_matches_and_refuses_missing_values(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'seeded.db'}"
+    moved = (
+        update(POSTS)
+        .where(POSTS.c.post_id == bindparam("b_id"), POSTS.c.version == bindparam("b_version"))
+        .values(seq=bindparam("seq"), version=bindparam("version"))
+    )
+
+    async def go() -> int:
+        async with transaction(url) as conn:
+            await conn.run_sync(META.create_all)
+            await insert_many(conn, POSTS, rows(5))
+            given: list[dict[str, Any]] = [
+                {"post_id": "a", "stamp": T0},
+                {"post_id": "b", "stamp": None},
+            ]
+            await execute_many(conn, insert(SEEDED), given)
+            got = await conn.execute(select(SEEDED.c.attempts).order_by(SEEDED.c.post_id))
+            assert [r[0] for r in got] == [7, 7]
+            with pytest.raises(ValueError, match="'stamp'"):
+                await execute_many(conn, insert(SEEDED), [{"post_id": "c"}])
+            changes = [
+                {"b_id": f"pos-{i:04d}", "b_version": 0 if i != 3 else 9, "seq": i, "version": 1}
+                for i in range(5)
+            ]
+            return await execute_many(conn, moved, changes)
+
+    assert asyncio.run(go()) == 4  # pos-0003's version did not match
+
+
+def test_execute_many_needs_a_positional_paramstyle() -> None:
+    dialect = make_engine("postgresql+psycopg://kentongan@127.0.0.1:1/none").dialect
+    with pytest.raises(ValueError, match="positional"):
+        _compile(dialect, insert(POSTS), ("post_id",))

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kentongan_cloud.records import AreaAlarmRecord, CommandAckRecord, CommandRecord
 from kentongan_cloud.store.base import metadata
-from kentongan_cloud.store.bulk import insert_many, update_many
+from kentongan_cloud.store.bulk import execute_many, insert_many, update_many
 from kentongan_cloud.store.types import UtcDateTime, row_of
 
 commands = Table(
@@ -94,7 +94,7 @@ class CommandRepo:
         if self.conn.dialect.name == "postgresql":
             await update_many(self.conn, commands, rows, match={"b_id": "command_id"})
         else:
-            await self.conn.execute(_MARK, rows)
+            await execute_many(self.conn, _MARK, rows)
 
     async def get_many(self, command_ids: Sequence[str]) -> dict[str, CommandRecord]:
         if not command_ids:

@@ -28,7 +28,7 @@ from kentongan_cloud.domain.sites import Directory
 from kentongan_cloud.errors import StaleWriteError
 from kentongan_cloud.records import FleetAlarmRecord, GatewayAuditEntry
 from kentongan_cloud.store.base import metadata
-from kentongan_cloud.store.bulk import insert_many, update_many
+from kentongan_cloud.store.bulk import execute_many, insert_many, update_many
 from kentongan_cloud.store.grafana_views import sync_names
 from kentongan_cloud.store.types import UtcDateTime, row_of
 
@@ -233,7 +233,7 @@ class FleetRepo:
             match = {"b_gid": "gateway_id", "b_version": "version"}
             saved = await update_many(self.conn, gateways, rows, match=match)
         else:
-            saved = (await self.conn.execute(_SAVE, rows)).rowcount
+            saved = await execute_many(self.conn, _SAVE, rows)
         if saved != len(gs):
             ids = ", ".join(g.gateway_id for g in gs[:5])
             msg = f"one of the gateways {ids}… was changed by another worker"

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kentongan_cloud.records import EventRecord, SessionSeq
 from kentongan_cloud.store.base import metadata
-from kentongan_cloud.store.bulk import insert_many, upsert_many
+from kentongan_cloud.store.bulk import execute_many, insert_many, upsert_many
 from kentongan_cloud.store.types import UtcDateTime, row_of
 
 events = Table(
@@ -180,7 +180,7 @@ class IntakeRepo:
                 },
             )
             return
-        await self.conn.execute(_TRACK_SEQS_SQLITE, rows)
+        await execute_many(self.conn, _TRACK_SEQS_SQLITE, rows)
 
     async def sessions(self, gateway_id: str | None = None) -> list[SessionSeq]:
         q = select(intake_sessions).order_by(intake_sessions.c.last_at.desc())
