@@ -40,6 +40,7 @@ class GatewayHealth:
     offline_reason: str | None = None
     last_seen_at: datetime | None = None
     deadline_at: datetime | None = None
+    # Telemetry taken by this transaction; a load leaves it None (nothing reads it back).
     last_telemetry: dict[str, object] | None = None
     last_telemetry_at: datetime | None = None
     on_duty: bool = False
