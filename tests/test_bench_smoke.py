@@ -1,9 +1,12 @@
 """`kentongan-bench --quick` end to end (SQLite, a few virtual gateways, the raw
-Mosquitto ceiling): the JSON has every figure and the PNG is written. No timing is asserted."""
+Mosquitto ceiling): the JSON has every figure and the PNG is written; likewise the latency
+probe alone and the store bench. No timing is asserted."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,3 +86,22 @@ def test_latency_only_repeats_the_probe_and_reports_each_run(tmp_path: Path) -> 
         )
     p50s = sorted(run["press_to_incident_visible"]["p50_ms"] for run in d["runs"])
     assert d["median"]["press_to_incident_visible"]["p50_ms"] == sum(p50s) / 2
+
+
+def test_store_bench_writes_both_figures(tmp_path: Path) -> None:
+    out = tmp_path / "store.json"
+    argv = ["--gateways", "40", "--rows", "5", "--batch", "8", "--rounds", "3", "--out", str(out)]
+    script = Path(__file__).resolve().parents[1] / "cloud" / "bench" / "store_bench.py"
+    done = subprocess.run(
+        [sys.executable, str(script), *argv],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "execute_many" in done.stdout
+    r = json.loads(out.read_text())
+    assert r["events_insert"]["sqlalchemy_ms"] > 0
+    assert r["events_insert"]["execute_many_ms"] > 0
+    assert r["health"]["load_seen_save_ms"] > 0

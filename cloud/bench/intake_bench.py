@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import json
 import os
 import pstats
 import statistics
@@ -38,6 +37,7 @@ from kentongan_protocol.payloads import Event
 from kentongan_protocol.topics import Suffix, gateway_topic
 from kentongan_testkit.bench.database import pg_server
 from kentongan_testkit.bench.district import generate_district
+from kentongan_testkit.bench.report import write_json
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -185,8 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         pstats.Stats(prof).sort_stats("cumulative").print_stats(40)
         return 0
     result = asyncio.run(main_async(args))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_json(args.out, result)
     print(f"written {args.out}")
     return 0
 

@@ -68,7 +68,10 @@ class _Compiled:
     binds: tuple[tuple[int, Callable[[Any], Any]], ...]
 
 
+# Keyed by the statement object: callers build each statement once (module level, or
+# `_sqlite_insert`).
 _COMPILED: dict[tuple[UpdateBase, tuple[str, ...], str], _Compiled] = {}
+_MAX_COMPILED = 256
 
 
 def _compile(dialect: Dialect, stmt: UpdateBase, keys: tuple[str, ...]) -> _Compiled:
@@ -97,6 +100,8 @@ def _compile(dialect: Dialect, stmt: UpdateBase, keys: tuple[str, ...]) -> _Comp
         if step is not None:
             binds.append((i, step))
     done = _Compiled(compiled.string, tuple(slots), tuple(binds))
+    if len(_COMPILED) >= _MAX_COMPILED:  # statements built per call would only pile up
+        _COMPILED.clear()
     _COMPILED[(stmt, keys, dialect.name)] = done
     return done
 

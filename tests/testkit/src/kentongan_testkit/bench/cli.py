@@ -4,7 +4,6 @@ Mosquitto ceiling, and writes bench-results/bench-<time>.json and .png."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -20,7 +19,7 @@ from kentongan_testkit.bench import probe
 from kentongan_testkit.bench.aggregate import median_of_runs, ms
 from kentongan_testkit.bench.latency import PressLatency
 from kentongan_testkit.bench.raw import raw_qos1
-from kentongan_testkit.bench.report import plot, summary, summary_line
+from kentongan_testkit.bench.report import plot, summary, summary_line, write_json
 from kentongan_testkit.bench.scenarios import Bench
 
 SAMPLE = Path(__file__).resolve().parents[5] / "firmware_configs"
@@ -249,7 +248,7 @@ def _latency_only(
             }
         )
         result["duration_s"] = time.monotonic() - t_start
-        stem.with_suffix(".json").write_text(json.dumps(result, indent=2, default=str))
+        write_json(stem.with_suffix(".json"), result)
         log(f"{database}, median of {args.runs} run(s): {probe.run_line(med)}")
     probe.plot(result, stem.with_suffix(".png"))
     print(f"wrote {stem}.json and {stem}.png")
@@ -305,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         result["databases"].append(r)
         # Written after each database, so a long run interrupted later keeps what it measured.
         result["duration_s"] = time.monotonic() - t_start
-        json_path.write_text(json.dumps(result, indent=2, default=str))
+        write_json(json_path, result)
     plot(result, png_path)
     print(summary(result))
     print(f"wrote {json_path} and {png_path}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,12 @@ LATENCIES = (
     ("press_to_event_ack_at_post", "press→event/ack at post"),
     ("press_to_neighbour_siren_acked", "press→neighbour siren ack"),
 )
+
+
+def write_json(path: Path, result: dict[str, Any]) -> None:
+    """A bench's figures as JSON (its folder made if need be)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
 
 
 def _f(v: Any, unit: str = "") -> str:
