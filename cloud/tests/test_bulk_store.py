@@ -11,7 +11,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,7 @@ def post_columns() -> list[Column[Any]]:
 
 POSTS = Table("bulk_posts", META, *post_columns())
 T0 = datetime(2026, 11, 27, 2, 30, tzinfo=UTC)
+WIB = timezone(timedelta(hours=7))
 
 
 def rows(n: int, start: int = 0) -> list[dict[str, Any]]:
@@ -236,8 +237,15 @@ def test_execute_many_stores_on_sqlite_exactly_what_sqlalchemy_would(tmp_path: P
     async def go() -> None:
         async with transaction(f"sqlite+aiosqlite:///{path}") as conn:
             await conn.run_sync(META.create_all)
-            await conn.execute(insert(POSTS), rows(120))
-            assert await execute_many(conn, insert(TWIN), rows(120)) == 120
+            given = rows(120)
+            given[1]["seen_at"] = given[1]["seen_at"].astimezone(WIB)  # converted to UTC
+            given[2]["seen_at"] = T0.replace(year=2031, microsecond=999_999)
+            await conn.execute(insert(POSTS), given)
+            assert await execute_many(conn, insert(TWIN), given) == 120
+            naive = rows(1, start=500)
+            naive[0]["seen_at"] = naive[0]["seen_at"].replace(tzinfo=None)
+            with pytest.raises(ValueError, match="naive"):
+                await execute_many(conn, insert(TWIN), naive)
 
     asyncio.run(go())
     theirs, ours = raw(path, "bulk_posts"), raw(path, "bulk_posts_twin")

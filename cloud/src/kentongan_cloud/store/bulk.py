@@ -10,7 +10,8 @@ and one round trip.
 SQLite keeps an executemany, but not SQLAlchemy's: for each row of an executemany it builds
 a parameter dict and runs every column's bind step through generic machinery, a fifth of
 the intake's time on the event loop. `execute_many` compiles a statement once, keeps each
-column's bind step, and hands the driver plain tuples.
+column's bind step (for UTC timestamps a one-step version of it), and hands the driver
+plain tuples.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from kentongan_cloud.store.types import UtcDateTime, sqlite_text
 
 
 async def insert_many(
@@ -96,7 +99,10 @@ def _compile(dialect: Dialect, stmt: UpdateBase, keys: tuple[str, ...]) -> _Comp
             msg = f"execute_many: no value for {name!r} in rows with keys {sorted(keys)}"
             raise ValueError(msg)
         bind_type = compiled.binds[name].type
-        step = bind_type.dialect_impl(dialect).bind_processor(dialect)
+        if dialect.name == "sqlite" and isinstance(bind_type, UtcDateTime):
+            step: Callable[[Any], Any] | None = sqlite_text
+        else:
+            step = bind_type.dialect_impl(dialect).bind_processor(dialect)
         if step is not None:
             binds.append((i, step))
     done = _Compiled(compiled.string, tuple(slots), tuple(binds))

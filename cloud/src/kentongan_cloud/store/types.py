@@ -38,6 +38,18 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+def sqlite_text(value: datetime | None) -> str | None:
+    """The text SQLite holds for a UTC timestamp, exactly as `UtcDateTime` and SQLAlchemy's
+    SQLite DATETIME store it (naive UTC, microseconds always), in one step instead of their
+    two: `store.bulk` runs it for every timestamp of every row of an intake batch."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        msg = "naive datetime given to the store; use timezone-aware UTC"
+        raise ValueError(msg)
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
 def row_of(record: Any) -> dict[str, Any]:
     """A dataclass record as column values; shallow, unlike `dataclasses.asdict` (which deep
     copies and costs more than the insert itself)."""
