@@ -107,6 +107,7 @@ _HEALTH = [
 # rule reads the last telemetry, and decoding its JSON for every event's gateway (and
 # encoding it again) was a tenth of the intake's time on SQLite.
 _TELEMETRY = ["last_telemetry", "last_telemetry_at"]
+_HEALTH_AND_TELEMETRY = _HEALTH + _TELEMETRY
 
 
 # What a health load reads: the registry's own columns (name, place, config) are not
@@ -129,7 +130,7 @@ def _save(columns: list[str]) -> Update:
 
 
 _SAVE = _save(_HEALTH)
-_SAVE_TELEMETRY = _save(_HEALTH + _TELEMETRY)
+_SAVE_TELEMETRY = _save(_HEALTH_AND_TELEMETRY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +235,7 @@ class FleetRepo:
         telemetry: list[dict[str, Any]] = []
         for g in gs:
             with_telemetry = g.last_telemetry is not None
-            columns = _HEALTH + _TELEMETRY if with_telemetry else _HEALTH
+            columns = _HEALTH_AND_TELEMETRY if with_telemetry else _HEALTH
             values: dict[str, Any] = {k: getattr(g, k) for k in columns}
             values["alarms"] = sorted(g.alarms)
             values["version"] = g.version + 1
