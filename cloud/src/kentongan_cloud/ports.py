@@ -99,4 +99,10 @@ class FleetAlert(Frozen):
 class FleetAlertSink(Protocol):
     """Tells the technicians; idempotent by key."""
 
-    async def alert(self, alert: FleetAlert, idempotency_key: str) -> None: ...
+    async def alert_many(
+        self, alerts: Sequence[tuple[FleetAlert, str]]
+    ) -> Sequence[Exception | None]:
+        """Handle each (alert, idempotency key) of an outbox pass in order; per alert None
+        when it is done, or the error that leaves it for a retry. Between alerts the sink
+        gives the event loop back even when it has nothing to wait for."""
+        ...

@@ -20,6 +20,7 @@ from kentongan_cloud.store.fleet_alerts import NOBODY, FleetAlertLog
 from kentongan_cloud.store.responders import Engine
 from kentongan_protocol.provisioning.district import District
 from kentongan_protocol.provisioning.tree import Provisioning, load_tree
+from sqlalchemy import event
 
 from .conftest import WEBHOOK_SECRETS, Mailbox, Providers, make_settings
 from .support import MONDAY_NIGHT, TUESDAY_MORNING, notice
@@ -228,3 +229,60 @@ async def test_email_and_json_webhooks_carry_the_alert(
     assert mail.rcpt_tos == ["teknisi@lamtengkab.example.id"]
     body = mail.content.decode() if isinstance(mail.content, bytes) else str(mail.content)
     assert "Subject: KENTONGAN - GANGGUAN PERANGKAT POS di Kp. Komering Putih" in body
+
+
+def commits(engine: Engine) -> list[int]:
+    """A counter of the transactions committed on `engine` from now on."""
+    count = [0]
+
+    def on_commit(_conn: object) -> None:
+        count[0] += 1
+
+    event.listen(engine.sync_engine, "commit", on_commit)
+    return count
+
+
+async def test_a_pass_of_alerts_that_send_nothing_is_recorded_in_one_transaction(
+    district: Provisioning, engine: Engine, clock: ManualClock, providers: Providers
+) -> None:
+    # A power cut at 20 posts, no provider configured in this process: one read of what was
+    # done, one transaction for all 20 records, and a repeat of the pass writes nothing.
+    alerts = sink(
+        district.district,
+        engine,
+        make_settings(providers, telegram=None, sms=None, whatsapp=None),
+        clock,
+    )
+    alert = fleet_alert(district, kind="mains_lost")
+    batch = [(alert, f"{KEY}:{i}") for i in range(20)]
+    counted = commits(engine)
+    assert await alerts.alert_many(batch) == [None] * 20
+    assert counted[0] == 1
+    rows = await alerts.log.rows("sb-setia-bumi-01")
+    assert len(rows) == 40  # two technicians cover the post
+    assert {r["outcome"] for r in rows} == {"unconfigured"}
+    assert await alerts.alert_many(batch) == [None] * 20
+    assert counted[0] == 1
+    assert len(await alerts.log.rows()) == 40
+    for adapter in alerts.channels.values():
+        await adapter.aclose()
+
+
+async def test_in_a_pass_only_the_alert_that_failed_is_left_for_a_retry(
+    alerts: FleetAlerts, district: Provisioning, clock: ManualClock, providers: Providers
+) -> None:
+    # Telegram and SMS down for the first alert's night technician; the second alert's
+    # post (Gunung Sugih) is covered by the kabupaten alone, whose Telegram is back by then.
+    providers.telegram.script.fail(1, status=503)
+    providers.sms.script.fail(1, status=503)
+    first = fleet_alert(district)
+    second = fleet_alert(district, "gs-komering-putih-01")
+    errors = await alerts.alert_many([(first, KEY), (second, f"{KEY}:gs")])
+    assert isinstance(errors[0], FleetAlertError)
+    assert "tek-kab-malam not reached" in str(errors[0])
+    assert errors[1] is None
+    # Andi (WhatsApp) was told of the first, the night technician of the second: both were
+    # recorded, so the retry of the first tells only the one left.
+    assert await alerts.alert_many([(first, KEY)]) == [None]
+    assert [r.to for r in providers.whatsapp.received] == ["+6281200000040"]
+    assert [r.to for r in providers.telegram.received] == ["100000039", "100000039"]

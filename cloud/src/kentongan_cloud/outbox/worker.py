@@ -159,8 +159,9 @@ class OutboxWorker:
 
         Points go to the writer in one call; commands and broadcasts are published together
         (each still waits for its PUBACK, but side by side: a confirmation in a dense
-        kampung fans out to dozens of posts); the rest go one by one, in order. Every row
-        delivered in the pass is marked in one transaction."""
+        kampung fans out to dozens of posts); technicians' alerts go to their sink in one
+        call (it writes its own log of them in few transactions); the rest go one by one, in
+        order. Every row delivered in the pass is marked in one transaction."""
         now = self.clock.now()
         async with self.db.transaction() as tx:
             rows = await tx.outbox.claim(kinds, now, limit, self.settings.lease_s)
@@ -179,8 +180,11 @@ class OutboxWorker:
         if held:
             async with self.db.transaction() as tx:
                 await tx.outbox.release(held)
+        alerts = [r for r in rows if r.kind == "fleet_alert"]
+        if alerts:
+            done += await self._deliver_alerts(alerts)
         for row in rows:
-            if row.kind != "point" and row.kind not in _COMMAND_KINDS:
+            if row.kind not in ("point", "fleet_alert", *_COMMAND_KINDS):
                 # A sink that needs no network (an alert nobody can be sent, on SQLite, which
                 # runs in this thread) never suspends: without this the whole pass would hold
                 # the event loop, and every panic arriving meanwhile would wait behind it.
@@ -202,6 +206,28 @@ class OutboxWorker:
                 await self._failed(r, exc)
             return []
         return [(r, None) for r in rows]
+
+    async def _deliver_alerts(self, rows: list[OutboxRow]) -> list[tuple[OutboxRow, str | None]]:
+        sink = self.sinks.fleet_alerts
+        if sink is None:
+            return []
+        items: list[tuple[OutboxRow, FleetAlert]] = []
+        for row in rows:
+            try:
+                items.append((row, FleetAlert.model_validate_json(row.payload)))
+            except ValueError as exc:
+                await self._failed(row, exc)
+        try:
+            errors = await sink.alert_many([(alert, row.key) for row, alert in items])
+        except Exception as exc:
+            errors = [exc] * len(items)
+        done: list[tuple[OutboxRow, str | None]] = []
+        for (row, _), error in zip(items, errors, strict=True):
+            if error is None:
+                done.append((row, None))
+            else:
+                await self._failed(row, error)
+        return done
 
     async def _attempt(self, row: OutboxRow) -> tuple[OutboxRow, str | None] | None:
         """Send one row; its outcome, or None when it failed (and was rescheduled)."""
@@ -229,8 +255,6 @@ class OutboxWorker:
             await s.notifier.notify(IncidentNotice.model_validate_json(row.payload), row.key)
         elif row.kind == "annotation" and s.annotations is not None:
             await s.annotations.annotate(Annotation.model_validate_json(row.payload), row.key)
-        elif row.kind == "fleet_alert" and s.fleet_alerts is not None:
-            await s.fleet_alerts.alert(FleetAlert.model_validate_json(row.payload), row.key)
         return None
 
     async def _send_command(self, row: OutboxRow) -> str:

@@ -16,9 +16,11 @@ flapping alarm would otherwise fill the outbox with retries that only fail.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from kentongan_protocol.provisioning.district import Agency, Channel, District, Person
 
@@ -110,10 +112,40 @@ class FleetAlerts:
         )
 
     async def alert(self, alert: FleetAlert, idempotency_key: str) -> None:
-        now = self.clock.now()
-        done = await self.log.done_for(idempotency_key)
+        """Handle one alert; raises FleetAlertError when somebody could not be reached."""
+        [error] = await self.alert_many([(alert, idempotency_key)])
+        if error is not None:
+            raise error
+
+    async def alert_many(self, alerts: Sequence[tuple[FleetAlert, str]]) -> list[Exception | None]:
+        """Handle an outbox pass's alerts in order: per alert None, or the error that leaves
+        it for a retry. What was handled before is read in one query; the records of alerts
+        that sent nothing (nobody covers the post, no provider) wait and go in one
+        transaction with the next send's record or at the end, so a district-wide power cut
+        with no technician reachable costs a transaction per pass, not two per post. A
+        send's record is written at once: a crash must not tell a person twice."""
+        done = await self.log.done_for([key for _, key in alerts])
+        waiting: list[dict[str, Any]] = []
+        errors: list[Exception | None] = []
+        for alert, key in alerts:
+            # Alerts that send nothing never suspend (SQLite runs in this thread): give the
+            # loop back between them, or the intake waits behind the whole pass.
+            await asyncio.sleep(0)
+            try:
+                await self._handle(alert, key, done.get(key, set()), waiting)
+            except Exception as exc:  # the outbox retries this alert alone, not the pass
+                errors.append(exc)
+            else:
+                errors.append(None)
+        await self.log.record(waiting)
+        return errors
+
+    async def _handle(
+        self, alert: FleetAlert, key: str, done: set[str], waiting: list[dict[str, Any]]
+    ) -> None:
         if NOBODY in done:
             return
+        now = self.clock.now()
         people = technicians_for(self.district, alert, now)
         if not people:
             detail = (
@@ -128,18 +160,17 @@ class FleetAlerts:
                 detail,
                 alert.text,
             )
-            await self._record(idempotency_key, alert, NOBODY, "nobody", detail, now)
+            waiting.append(_record(key, alert, NOBODY, "nobody", detail, now))
             return
         failed: list[str] = []
         for person in people:
             if person.id in done:
                 continue
             if not any(ch.type in self.channels for ch in person.channels):
-                await self._unconfigured(idempotency_key, alert, person, now)
+                waiting.append(self._unconfigured(key, alert, person, now))
                 continue
-            key = f"{idempotency_key}:{person.id}"
             try:
-                ch, receipt = await self._first_that_works(person, alert, key, now)
+                ch, receipt = await self._first_that_works(person, alert, f"{key}:{person.id}", now)
             except FleetAlertError as exc:
                 failed.append(str(exc))
                 continue
@@ -150,15 +181,15 @@ class FleetAlerts:
                 alert.gateway_id,
                 receipt.provider,
             )
-            await self._record(
-                idempotency_key, alert, person.id, "sent", receipt.response[:500], now, ch, receipt
-            )
+            sent = _record(key, alert, person.id, "sent", receipt.response[:500], now, ch, receipt)
+            await self.log.record([*waiting, sent])
+            waiting.clear()
         if failed:
             raise FleetAlertError("; ".join(failed))
 
-    async def _unconfigured(
+    def _unconfigured(
         self, key: str, alert: FleetAlert, person: Person, now: datetime
-    ) -> None:
+    ) -> dict[str, Any]:
         types = ", ".join(sorted({ch.type for ch in person.channels})) or "none"
         detail = f"no provider configured for technician {person.id}'s channels ({types})"
         self._unsent.error(
@@ -168,7 +199,7 @@ class FleetAlerts:
             alert.kind,
             detail,
         )
-        await self._record(key, alert, person.id, "unconfigured", detail, now)
+        return _record(key, alert, person.id, "unconfigured", detail, now)
 
     async def _first_that_works(
         self, person: Person, alert: FleetAlert, key: str, now: datetime
@@ -188,27 +219,26 @@ class FleetAlerts:
         msg = f"technician {person.id} not reached: {'; '.join(problems)}"
         raise FleetAlertError(msg)
 
-    async def _record(
-        self,
-        key: str,
-        alert: FleetAlert,
-        person_id: str,
-        outcome: str,
-        detail: str,
-        now: datetime,
-        ch: Channel | None = None,
-        receipt: SendReceipt | None = None,
-    ) -> None:
-        await self.log.record(
-            {
-                "key": key[:300],
-                "person_id": person_id,
-                "gateway_id": alert.gateway_id,
-                "outcome": outcome,
-                "channel_type": ch.type if ch else None,
-                "provider": receipt.provider if receipt else None,
-                "address": ch.to if ch else None,
-                "detail": detail,
-                "at_ms": to_ms(now),
-            }
-        )
+
+def _record(
+    key: str,
+    alert: FleetAlert,
+    person_id: str,
+    outcome: str,
+    detail: str,
+    now: datetime,
+    ch: Channel | None = None,
+    receipt: SendReceipt | None = None,
+) -> dict[str, Any]:
+    """A row of the alert log: what was done about `alert` for one person (or NOBODY)."""
+    return {
+        "key": key[:300],
+        "person_id": person_id,
+        "gateway_id": alert.gateway_id,
+        "outcome": outcome,
+        "channel_type": ch.type if ch else None,
+        "provider": receipt.provider if receipt else None,
+        "address": ch.to if ch else None,
+        "detail": detail,
+        "at_ms": to_ms(now),
+    }

@@ -4,14 +4,14 @@ Created with the responders' tables on the shared engine."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, PrimaryKeyConstraint, String, Table, Text, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kentongan_cloud.store.base import metadata
+from kentongan_cloud.store.bulk import insert_many
 
 # person_id of the row that records "no technician covers this post".
 NOBODY = "-"
@@ -40,18 +40,26 @@ class FleetAlertLog:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    async def done_for(self, key: str) -> set[str]:
-        """The people (or NOBODY) this outbox key was already handled for."""
-        q = select(fleet_alert_sends.c.person_id).where(fleet_alert_sends.c.key == key)
+    async def done_for(self, keys: Sequence[str]) -> dict[str, set[str]]:
+        """Per outbox key, the people (or NOBODY) it was already handled for; a key handled
+        for nobody yet is absent."""
+        if not keys:
+            return {}
+        c = fleet_alert_sends.c
+        q = select(c.key, c.person_id).where(c.key.in_(set(keys)))
+        done: dict[str, set[str]] = {}
         async with self.engine.connect() as conn:
-            return set((await conn.execute(q)).scalars())
+            for key, person_id in await conn.execute(q):
+                done.setdefault(key, set()).add(person_id)
+        return done
 
-    async def record(self, values: dict[str, Any]) -> None:
-        """Insert once; a second worker that raced this one leaves the first row."""
+    async def record(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert each row once, all in one transaction; a row that a racing worker wrote
+        first is left as it is."""
+        if not rows:
+            return
         async with self.engine.begin() as conn:
-            pg = conn.dialect.name == "postgresql"
-            ins = postgresql.insert(fleet_alert_sends) if pg else sqlite.insert(fleet_alert_sends)
-            await conn.execute(ins.values(**values).on_conflict_do_nothing())
+            await insert_many(conn, fleet_alert_sends, rows, skip_conflicts_on=("key", "person_id"))
 
     async def rows(self, gateway_id: str | None = None) -> Sequence[dict[str, Any]]:
         """For operators and tests: what was handled, oldest first."""

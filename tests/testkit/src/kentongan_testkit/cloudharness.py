@@ -76,8 +76,11 @@ class RecordingAnnotations:
 class RecordingAlerts:
     alerts: dict[str, FleetAlert] = field(default_factory=dict)
 
-    async def alert(self, alert: FleetAlert, idempotency_key: str) -> None:
-        self.alerts[idempotency_key] = alert
+    async def alert_many(
+        self, alerts: Sequence[tuple[FleetAlert, str]]
+    ) -> Sequence[Exception | None]:
+        self.alerts.update((key, alert) for alert, key in alerts)
+        return [None] * len(alerts)
 
 
 @dataclass
