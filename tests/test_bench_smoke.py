@@ -1,18 +1,35 @@
 """`kentongan-bench --quick` end to end (SQLite, a few virtual gateways, the raw
 Mosquitto ceiling): the JSON has every figure and the PNG is written; likewise the latency
-probe alone and the store bench. No timing is asserted."""
+probe alone, the store bench and the outbox bench. No timing is asserted."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from kentongan_testkit.bench.cli import main
+from kentongan_testkit.pgserver import ENV_VAR, PgServer
 
 LATENCY = ("p50_ms", "p99_ms", "max_ms")
+
+
+def bench_script(
+    name: str, argv: list[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run one of cloud/bench's scripts as a person would, its output captured."""
+    script = Path(__file__).resolve().parents[1] / "cloud" / "bench" / name
+    return subprocess.run(
+        [sys.executable, str(script), *argv],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
 
 
 @pytest.mark.slow
@@ -91,17 +108,25 @@ def test_latency_only_repeats_the_probe_and_reports_each_run(tmp_path: Path) -> 
 def test_store_bench_writes_both_figures(tmp_path: Path) -> None:
     out = tmp_path / "store.json"
     argv = ["--gateways", "40", "--rows", "5", "--batch", "8", "--rounds", "3", "--out", str(out)]
-    script = Path(__file__).resolve().parents[1] / "cloud" / "bench" / "store_bench.py"
-    done = subprocess.run(
-        [sys.executable, str(script), *argv],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = bench_script("store_bench.py", argv)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "execute_many" in done.stdout
     r = json.loads(out.read_text())
     assert r["events_insert"]["sqlalchemy_ms"] > 0
     assert r["events_insert"]["execute_many_ms"] > 0
     assert r["health"]["load_seen_save_ms"] > 0
+
+
+def test_outbox_bench_writes_both_databases(tmp_path: Path, postgres_server: PgServer) -> None:
+    out = tmp_path / "outbox.json"
+    argv = ["--queue", "30", "--others", "20", "--batch", "10", "--history", "200"]
+    argv += ["--window", "3", "--out", str(out)]
+    env = os.environ | {ENV_VAR: f"postgresql://{postgres_server.netloc}/postgres"}
+    done = bench_script("outbox_bench.py", argv, env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    r = json.loads(out.read_text())
+    for db in ("sqlite", "postgresql"):
+        assert r[db]["passes"] == 20
+        assert r[db]["first_ms"] > 0
+        assert r[db]["last_ms"] > 0
+        assert f"{db}: claim of 10" in done.stdout

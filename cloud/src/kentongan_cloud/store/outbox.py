@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     bindparam,
     delete,
     func,
@@ -47,9 +48,27 @@ outbox = Table(
     Column("voided_at", UtcDateTime),
     Column("failed_at", UtcDateTime),
     Column("last_error", Text),
-    # Due rows by kind: rows of a kind no worker here delivers (points without InfluxDB, say)
-    # must not be scanned by every claim.
-    Index("ix_outbox_due", "kind", "delivered_at", "voided_at", "failed_at", "next_attempt_at"),
+)
+PENDING = (
+    outbox.c.delivered_at.is_(None),
+    outbox.c.voided_at.is_(None),
+    outbox.c.failed_at.is_(None),
+)
+# The rows not yet done, in the order claims take them (due first, then oldest); the kind is
+# checked inside the index. Partial, so a claim walks the pending rows only, however many
+# were delivered, and no other index gives that order, so PostgreSQL cannot trade it for a
+# walk of the primary key through every delivered row, which it did when its statistics
+# said many rows were pending (they are a minute old at best, and the queue changes within
+# seconds). Its ordered scan also marks the entries of rows delivered since as dead and
+# skips them next time; the index of due rows by kind before it was read by bitmap scans,
+# which never do, so each claim re-read every row delivered since the last vacuum.
+Index(
+    "ix_outbox_pending_due",
+    outbox.c.next_attempt_at,
+    outbox.c.id,
+    outbox.c.kind,
+    postgresql_where=and_(*PENDING),
+    sqlite_where=and_(*PENDING),
 )
 
 
@@ -80,25 +99,27 @@ class OutboxRepo:
         """Lease up to `limit` due rows of these kinds to this caller."""
         token = secrets.token_hex(16)
         due = (
-            outbox.c.delivered_at.is_(None),
-            outbox.c.voided_at.is_(None),
-            outbox.c.failed_at.is_(None),
+            *PENDING,
             outbox.c.next_attempt_at <= now,
             or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
         )
-        ids = (
+        # Picked once (MATERIALIZED: with stale statistics PostgreSQL ran the picking
+        # again for every pending row); rows another worker is claiming right now are
+        # skipped, and one it claimed since this statement began fails the re-check of the
+        # lock and is left out.
+        picked = (
             select(outbox.c.id)
             .where(outbox.c.kind.in_(kinds), *due)
-            .order_by(outbox.c.id)
+            .order_by(outbox.c.next_attempt_at, outbox.c.id)
             .limit(limit)
-            .scalar_subquery()
+            .with_for_update(skip_locked=True)
+            .cte("picked")
+            .prefix_with("MATERIALIZED")
         )
-        # The due conditions are repeated outside the subquery: PostgreSQL re-checks them on
-        # rows another worker leased meanwhile, so the loser skips them.
         # RETURNING: the leased rows come back at once, with no search by token.
         rows = await self.conn.execute(
             update(outbox)
-            .where(outbox.c.id.in_(ids), *due)
+            .where(outbox.c.id == picked.c.id)
             .values(lease_token=token, lease_until=now + timedelta(seconds=lease_s))
             .returning(
                 outbox.c.id,
@@ -209,12 +230,6 @@ class OutboxRepo:
 
     async def pending_counts(self) -> dict[str, int]:
         rows = await self.conn.execute(
-            select(outbox.c.kind, func.count())
-            .where(
-                outbox.c.delivered_at.is_(None),
-                outbox.c.voided_at.is_(None),
-                outbox.c.failed_at.is_(None),
-            )
-            .group_by(outbox.c.kind)
+            select(outbox.c.kind, func.count()).where(*PENDING).group_by(outbox.c.kind)
         )
         return {r[0]: int(r[1]) for r in rows}
