@@ -289,3 +289,27 @@ def test_execute_many_needs_a_positional_paramstyle() -> None:
     dialect = make_engine("postgresql+psycopg://kentongan@127.0.0.1:1/none").dialect
     with pytest.raises(ValueError, match="positional"):
         _compile(dialect, insert(POSTS), ("post_id",))
+
+
+def test_bulk_writes_keep_awkward_text_and_local_times_exactly(db_url: str) -> None:
+    # Rows travel to PostgreSQL as one JSON text: quotes, backslashes, control characters,
+    # non-ASCII and a JSON-looking string must come back as they went, and a +07:00 time
+    # as the same instant.
+    awkward = ['kutip " dan \\ garis', "tab\tbaris\nbaru", "sirene 🚨 Pos Ronda", '{"a": 1}', ""]
+    batch = rows(len(awkward))
+    for r, note in zip(batch, awkward, strict=True):
+        r["note"] = note
+        r["seen_at"] = r["seen_at"].astimezone(WIB)
+
+    async def go() -> None:
+        async with transaction(db_url) as conn:
+            await conn.run_sync(META.create_all)
+            await insert_many(conn, POSTS, batch)
+
+    asyncio.run(go())
+    stored = asyncio.run(read_back(db_url))
+    for r in batch:
+        got = stored[r["post_id"]]
+        assert got["note"] == r["note"]
+        assert got["seen_at"] == r["seen_at"]
+        assert got["alarms"] == r["alarms"]
