@@ -21,6 +21,7 @@ from kentongan_cloud.store.bulk import (
     _compile,
     execute_many,
     insert_many,
+    one_of,
     update_many,
     upsert_many,
 )
@@ -313,3 +314,34 @@ def test_bulk_writes_keep_awkward_text_and_local_times_exactly(db_url: str) -> N
         assert got["note"] == r["note"]
         assert got["seen_at"] == r["seen_at"]
         assert got["alarms"] == r["alarms"]
+
+
+def test_one_of_finds_the_rows_and_is_one_statement_for_any_count(db_url: str) -> None:
+    wanted = [f"pos-{i:04d}" for i in range(0, 300, 2)] + ["tidak-ada", 'kutip "x"']
+
+    async def go() -> tuple[set[str], set[str]]:
+        async with transaction(db_url) as conn:
+            await conn.run_sync(META.create_all)
+            await insert_many(conn, POSTS, rows(300))
+
+            def ids(values: list[str]) -> Any:
+                return select(POSTS.c.post_id).where(one_of(conn, POSTS.c.post_id, values))
+
+            found = {r[0] for r in await conn.execute(ids(wanted))}
+            few = {r[0] for r in await conn.execute(ids(wanted[:3]))}
+            if conn.dialect.name == "postgresql":
+                # The SQL the server sees does not depend on how many values there are.
+                sql = [
+                    str(
+                        ids(v).compile(
+                            dialect=conn.dialect, compile_kwargs={"render_postcompile": True}
+                        )
+                    )
+                    for v in (wanted, wanted[:3])
+                ]
+                assert sql[0] == sql[1]
+            return found, few
+
+    found, few = asyncio.run(go())
+    assert found == {f"pos-{i:04d}" for i in range(0, 300, 2)}
+    assert few == {"pos-0000", "pos-0002", "pos-0004"}

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kentongan_cloud.records import AreaAlarmRecord, CommandAckRecord, CommandRecord
 from kentongan_cloud.store.base import metadata
-from kentongan_cloud.store.bulk import execute_many, insert_many, update_many
+from kentongan_cloud.store.bulk import execute_many, insert_many, one_of, update_many
 from kentongan_cloud.store.types import UtcDateTime, row_of
 
 commands = Table(
@@ -100,7 +100,9 @@ class CommandRepo:
         if not command_ids:
             return {}
         rows = await self.conn.execute(
-            select(commands).where(commands.c.command_id.in_(sorted(set(command_ids))))
+            select(commands).where(
+                one_of(self.conn, commands.c.command_id, sorted(set(command_ids)))
+            )
         )
         return {r.command_id: CommandRecord(**dict(r._mapping)) for r in rows}
 

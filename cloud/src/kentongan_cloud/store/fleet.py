@@ -29,7 +29,7 @@ from kentongan_cloud.domain.sites import Directory
 from kentongan_cloud.errors import StaleWriteError
 from kentongan_cloud.records import FleetAlarmRecord, GatewayAuditEntry
 from kentongan_cloud.store.base import metadata
-from kentongan_cloud.store.bulk import execute_many, insert_many, update_many
+from kentongan_cloud.store.bulk import execute_many, insert_many, one_of, update_many
 from kentongan_cloud.store.grafana_views import sync_names
 from kentongan_cloud.store.types import UtcDateTime, row_of
 
@@ -215,7 +215,7 @@ class FleetRepo:
             return {}
         q = (
             select(*_HEALTH_COLUMNS)
-            .where(gateways.c.gateway_id.in_(sorted(set(ids))))
+            .where(one_of(self.conn, gateways.c.gateway_id, sorted(set(ids))))
             .order_by(gateways.c.gateway_id)
             .with_for_update()
         )
@@ -280,7 +280,9 @@ class FleetRepo:
         if not wanted:
             return
         rows = await self.conn.execute(
-            select(fleet_alarms.c.open_key).where(fleet_alarms.c.open_key.in_(sorted(wanted)))
+            select(fleet_alarms.c.open_key).where(
+                one_of(self.conn, fleet_alarms.c.open_key, sorted(wanted))
+            )
         )
         open_now = {r[0] for r in rows}
         fresh = [
@@ -305,7 +307,7 @@ class FleetRepo:
             return {}
         rows = await self.conn.execute(
             select(fleet_alarms.c.gateway_id, fleet_alarms.c.kind, fleet_alarms.c.alerted_at).where(
-                fleet_alarms.c.gateway_id.in_(sorted({g for g, _ in pairs})),
+                one_of(self.conn, fleet_alarms.c.gateway_id, sorted({g for g, _ in pairs})),
                 fleet_alarms.c.kind.in_(sorted({k for _, k in pairs})),
                 fleet_alarms.c.alerted_at >= since,
             )
@@ -322,7 +324,7 @@ class FleetRepo:
             keys = sorted({f"{gid}|{kind}" for gid, kind in cleared})
             await self.conn.execute(
                 update(fleet_alarms)
-                .where(fleet_alarms.c.open_key.in_(keys))
+                .where(one_of(self.conn, fleet_alarms.c.open_key, keys))
                 .values(open_key=None, cleared_at=at)
             )
 

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kentongan_cloud.records import EventRecord, SessionSeq
 from kentongan_cloud.store.base import metadata
-from kentongan_cloud.store.bulk import execute_many, insert_many, upsert_many
+from kentongan_cloud.store.bulk import execute_many, insert_many, one_of, upsert_many
 from kentongan_cloud.store.types import UtcDateTime, row_of
 
 events = Table(
@@ -124,7 +124,9 @@ class IntakeRepo:
     async def existing_ids(self, ids: Sequence[str]) -> set[str]:
         if not ids:
             return set()
-        rows = await self.conn.execute(select(events.c.event_id).where(events.c.event_id.in_(ids)))
+        rows = await self.conn.execute(
+            select(events.c.event_id).where(one_of(self.conn, events.c.event_id, ids))
+        )
         return {r[0] for r in rows}
 
     async def add_events(self, records: Sequence[EventRecord]) -> None:
