@@ -227,15 +227,14 @@ def _records(
         allow_nan=False,
         separators=(",", ":"),
     )
-    return _records_sql(dialect, tuple((k, _record_type(t, dialect)) for k, t in typed)), {
-        "rows": doc
-    }
+    return _records_sql(dialect, tuple(typed)), {"rows": doc}
 
 
 @functools.cache
-def _records_sql(dialect: Dialect, columns: tuple[tuple[str, str], ...]) -> str:
+def _records_sql(dialect: Dialect, typed: tuple[tuple[str, TypeEngine[Any]], ...]) -> str:
+    # Built once per column set: the types are the tables' own column type objects.
     q = dialect.identifier_preparer.quote
-    defs = ", ".join(f"{q(k)} {sql_type}" for k, sql_type in columns)
+    defs = ", ".join(f"{q(k)} {_record_type(t, dialect)}" for k, t in typed)
     return f"json_to_recordset(CAST(:rows AS json)) AS u({defs})"
 
 

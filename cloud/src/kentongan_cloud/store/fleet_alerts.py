@@ -11,7 +11,7 @@ from sqlalchemy import BigInteger, Column, PrimaryKeyConstraint, String, Table, 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kentongan_cloud.store.base import metadata
-from kentongan_cloud.store.bulk import insert_many
+from kentongan_cloud.store.bulk import insert_many, one_of
 
 # person_id of the row that records "no technician covers this post".
 NOBODY = "-"
@@ -46,9 +46,9 @@ class FleetAlertLog:
         if not keys:
             return {}
         c = fleet_alert_sends.c
-        q = select(c.key, c.person_id).where(c.key.in_(set(keys)))
         done: dict[str, set[str]] = {}
         async with self.engine.connect() as conn:
+            q = select(c.key, c.person_id).where(one_of(conn, c.key, sorted(set(keys))))
             for key, person_id in await conn.execute(q):
                 done.setdefault(key, set()).add(person_id)
         return done
