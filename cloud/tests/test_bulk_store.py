@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kentongan_cloud.errors import StaleWriteError
 from kentongan_cloud.store.base import make_engine
 from kentongan_cloud.store.bulk import (
     _compile,
@@ -119,40 +120,46 @@ def test_insert_many_keeps_every_value_and_skips_conflicts(db_url: str) -> None:
 
 
 def test_update_many_matches_by_key_and_version(db_url: str) -> None:
-    async def go() -> int:
+    changes = [
+        {
+            "b_id": f"pos-{i:04d}",
+            "b_version": 0 if i != 3 else 7,  # another worker moved pos-0003 on
+            "seq": i + 100,
+            "alarms": ["power"],
+            "online": True,
+            "version": 1,
+        }
+        for i in range(5)
+    ]
+
+    async def go(stale: str | None, *, create: bool) -> None:
         async with transaction(db_url) as conn:
-            await conn.run_sync(META.create_all)
-            await insert_many(conn, POSTS, rows(5))
-            changes = [
-                {
-                    "b_id": f"pos-{i:04d}",
-                    "b_version": 0 if i != 3 else 7,  # another worker moved pos-0003 on
-                    "seq": i + 100,
-                    "alarms": ["power"],
-                    "online": True,
-                    "version": 1,
-                }
-                for i in range(5)
-            ]
-            return await update_many(
+            if create:
+                await conn.run_sync(META.create_all)
+                await insert_many(conn, POSTS, rows(5))
+            await update_many(
                 conn,
                 POSTS,
                 changes,
                 match={"b_id": "post_id", "b_version": "version"},
                 set_sql={"seq": "greatest(t.seq, u.seq)"},
+                stale=stale,
             )
 
     if not db_url.startswith("postgresql"):
         with pytest.raises(ValueError, match="PostgreSQL"):
-            asyncio.run(go())
+            asyncio.run(go(None, create=True))
         return
-    assert asyncio.run(go()) == 4
+    asyncio.run(go(None, create=True))
     stored = asyncio.run(read_back(db_url))
     assert stored["pos-0003"]["version"] == 0
     assert stored["pos-0003"]["alarms"] == ["tamper", {"rt": 3}]
     for i in (0, 1, 2, 4):
         r = stored[f"pos-{i:04d}"]
         assert (r["seq"], r["alarms"], r["online"], r["version"]) == (2**40 + i, ["power"], True, 1)
+    # With a version check, a row that did not match fails the write (and its transaction).
+    with pytest.raises(StaleWriteError, match="moved on"):
+        asyncio.run(go("a post moved on", create=False))
 
 
 def test_upsert_many_inserts_new_rows_and_updates_from_the_old_one(db_url: str) -> None:

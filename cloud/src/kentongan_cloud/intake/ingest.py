@@ -37,6 +37,7 @@ from kentongan_cloud.intake.classify import (
 )
 from kentongan_cloud.records import CommandAckRecord, EventRecord, ReportRecord
 from kentongan_cloud.store.db import Tx
+from kentongan_cloud.store.held import holding
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -139,18 +140,19 @@ async def ingest(
             results.append(ItemResult("ok"))
 
     await effects.sirens_acked(tx, await tx.commands.record_acks(cmd_acks), now)
-
-    await tx.incidents.add(b.new)
-    new_ids = {i.id for i in b.new}
-    for iid in sorted(b.changed - new_ids):
-        await tx.incidents.save(b.by_id[iid])
-    await tx.intake.add_events(list(b.events.values()))
-    for rep in b.reports:
-        await tx.incidents.add_report(rep)
-    await tx.intake.track_seqs(seqs, now)
     await effects.fleet_changes(tx, b.fleet_changes)
-    await tx.fleet.save_many([b.health[gid] for gid in sorted(b.health_changed)])
-    await effects.flush(tx, now)
+
+    # Only writes from here: on PostgreSQL they go as one or two statements (held.py).
+    # Changed incidents first, so an open_key another incident gave up is free for a new one.
+    new_ids = {i.id for i in b.new}
+    async with holding(tx.conn):
+        await tx.incidents.save_many([b.by_id[iid] for iid in sorted(b.changed - new_ids)])
+        await tx.incidents.add(b.new)
+        await tx.intake.add_events(list(b.events.values()))
+        await tx.incidents.add_reports(b.reports)
+        await tx.intake.track_seqs(seqs, now)
+        await tx.fleet.save_many([b.health[gid] for gid in sorted(b.health_changed)])
+        await effects.flush(tx, now)
     return results
 
 

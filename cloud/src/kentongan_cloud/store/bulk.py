@@ -25,13 +25,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ColumnElement, Table, Text, bindparam, cast, func, insert, select, text
+from sqlalchemy import JSON, ColumnElement, Table, Text, bindparam, cast, func, insert, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from kentongan_cloud.store import held
 from kentongan_cloud.store.types import UtcDateTime, sqlite_text
 
 
@@ -66,7 +67,7 @@ async def insert_many(
     if skip_conflicts_on:
         q = conn.dialect.identifier_preparer.quote
         sql += f" ON CONFLICT ({', '.join(q(n) for n in skip_conflicts_on)}) DO NOTHING"
-    await conn.execute(text(sql), params)
+    await held.write(conn, table.name, sql, params, rows=len(rows))
 
 
 @functools.cache
@@ -167,7 +168,7 @@ async def upsert_many(
     sql, params = _insert_select(conn.dialect, table, rows)
     sets = ", ".join(f"{q(k)} = {expr}" for k, expr in set_sql.items())
     sql += f" ON CONFLICT ({', '.join(q(k) for k in key)}) DO UPDATE SET {sets}"
-    await conn.execute(text(sql), params)
+    await held.write(conn, table.name, sql, params, rows=len(rows))
 
 
 def _insert_select(
@@ -190,8 +191,10 @@ async def update_many(
     *,
     match: Mapping[str, str],
     set_sql: Mapping[str, str] | None = None,
-) -> int:
-    """Update one row per item on PostgreSQL; returns how many rows matched.
+    stale: str | None = None,
+) -> None:
+    """Update one row per item on PostgreSQL; with `stale`, every item must match a row,
+    else StaleWriteError(stale) (a version check).
 
     `match` maps a key of the items to the column it must equal (`{"b_gid": "gateway_id"}`);
     every other key is a column set to the item's value, unless `set_sql` gives the
@@ -208,8 +211,7 @@ async def update_many(
     sets = ", ".join(f"{q(k)} = {exprs.get(k) or f'u.{q(k)}'}" for k in keys if k not in match)
     where = " AND ".join(f"t.{q(col)} = u.{q(key)}" for key, col in match.items())
     sql = f"UPDATE {q(table.name)} AS t SET {sets} FROM {source} WHERE {where}"  # noqa: S608
-    res = await conn.execute(text(sql), params)
-    return int(res.rowcount)
+    await held.write(conn, table.name, sql, params, rows=len(rows), stale=stale)
 
 
 def _records(
@@ -227,7 +229,7 @@ def _records(
         allow_nan=False,
         separators=(",", ":"),
     )
-    return _records_sql(dialect, tuple(typed)), {"rows": doc}
+    return _records_sql(dialect, tuple(typed)), {held.ROWS_PARAM: doc}
 
 
 @functools.cache
@@ -235,7 +237,7 @@ def _records_sql(dialect: Dialect, typed: tuple[tuple[str, TypeEngine[Any]], ...
     # Built once per column set: the types are the tables' own column type objects.
     q = dialect.identifier_preparer.quote
     defs = ", ".join(f"{q(k)} {_record_type(t, dialect)}" for k, t in typed)
-    return f"json_to_recordset(CAST(:rows AS json)) AS u({defs})"
+    return f"json_to_recordset(CAST(:{held.ROWS_PARAM} AS json)) AS u({defs})"
 
 
 def _json_scalar(value: object) -> str:

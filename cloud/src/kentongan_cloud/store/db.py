@@ -22,6 +22,7 @@ from kentongan_cloud.store import (
     commands,
     fleet,
     guards,
+    held,
     incidents,
     intake,
     migrate,
@@ -107,6 +108,8 @@ class Database:
             kw |= {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
         self.engine: AsyncEngine = make_engine(url, **kw)
         self.dialect = self.engine.dialect.name
+        if self.dialect == "postgresql":
+            held.refuse_others(self.engine)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_autocommit_off)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)

@@ -242,19 +242,20 @@ class FleetRepo:
             values["b_gid"] = g.gateway_id
             values["b_version"] = g.version
             (telemetry if with_telemetry else plain).append(values)
+        ids = ", ".join(g.gateway_id for g in gs[:5])
+        stale = f"one of the gateways {ids}… was changed by another worker"
         saved = 0
         for rows, stmt in ((plain, _SAVE), (telemetry, _SAVE_TELEMETRY)):
             if not rows:
                 continue
             if self.conn.dialect.name == "postgresql":
                 match = {"b_gid": "gateway_id", "b_version": "version"}
-                saved += await update_many(self.conn, gateways, rows, match=match)
+                await update_many(self.conn, gateways, rows, match=match, stale=stale)
+                saved += len(rows)
             else:
                 saved += await execute_many(self.conn, stmt, rows)
         if saved != len(gs):
-            ids = ", ".join(g.gateway_id for g in gs[:5])
-            msg = f"one of the gateways {ids}… was changed by another worker"
-            raise StaleWriteError(msg)
+            raise StaleWriteError(stale)
         for g in gs:
             g.version += 1
 

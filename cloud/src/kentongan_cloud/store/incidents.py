@@ -19,7 +19,6 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    insert,
     or_,
     select,
     update,
@@ -34,7 +33,7 @@ from kentongan_cloud.store.base import metadata
 
 if TYPE_CHECKING:
     from kentongan_cloud.store.agency_reach import AgencyReach
-from kentongan_cloud.store.bulk import insert_many
+from kentongan_cloud.store.bulk import insert_many, update_many
 from kentongan_cloud.store.types import UtcDateTime, row_of
 
 incidents = Table(
@@ -202,6 +201,30 @@ class IncidentRepo:
             raise StaleWriteError(msg)
         inc.version = old + 1
 
+    async def save_many(self, incs: Sequence[Incident]) -> None:
+        """`save` for several incidents; on PostgreSQL one statement (held with the intake's
+        other writes, see held.py), every incident's version checked."""
+        if not incs or self.conn.dialect.name != "postgresql":
+            for inc in incs:
+                await self.save(inc)
+            return
+        rows = []
+        for inc in incs:
+            row = _to_row(inc)
+            del row["id"]
+            row |= {"version": inc.version + 1, "b_id": inc.id, "b_version": inc.version}
+            rows.append(row)
+        ids = ", ".join(i.id for i in incs[:5])
+        await update_many(
+            self.conn,
+            incidents,
+            rows,
+            match={"b_id": "id", "b_version": "version"},
+            stale=f"one of the incidents {ids}… was changed by another worker",
+        )
+        for inc in incs:
+            inc.version += 1
+
     async def search(
         self,
         *,
@@ -251,8 +274,9 @@ class IncidentRepo:
         )
         return [AuditEntry(r.incident_id, r.at, r.actor, r.action, r.detail) for r in rows]
 
-    async def add_report(self, rep: ReportRecord) -> None:
-        await self.conn.execute(insert(reports).values(**row_of(rep)))
+    async def add_reports(self, reps: Sequence[ReportRecord]) -> None:
+        if reps:
+            await insert_many(self.conn, reports, [row_of(r) for r in reps])
 
     async def report(self, tracking_code: str) -> ReportRecord | None:
         row = (
