@@ -8,6 +8,7 @@ sends a statement per row. Here all the rows travel as one JSON text parameter a
 number of rows, and one round trip. (Before, each column travelled as an array parameter
 for `unnest`; psycopg writes arrays element by element in Python, a tenth of the event
 loop's samples in a PostgreSQL probe, where `json.dumps` does the whole batch in C.)
+Inside `held.holding(conn)` these writes wait and go together as one statement (held.py).
 
 SQLite keeps an executemany, but not SQLAlchemy's: for each row of an executemany it builds
 a parameter dict and runs every column's bind step through generic machinery, a fifth of

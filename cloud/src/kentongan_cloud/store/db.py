@@ -27,6 +27,7 @@ from kentongan_cloud.store import (
     intake,
     migrate,
     outbox,
+    pg_liveness,
     users,
     web,
 )
@@ -99,7 +100,7 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         kw: dict[str, Any] = {"echo": echo}
         if url.startswith("postgresql"):
-            kw |= {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
+            kw |= {"pool_size": 10, "max_overflow": 10}
         elif ":memory:" not in url:
             # Every SQLite transaction takes the write lock (BEGIN IMMEDIATE), so a second
             # connection in this process could only poll for it (sqlite_inline.py, sleeps of
@@ -109,6 +110,7 @@ class Database:
         self.engine: AsyncEngine = make_engine(url, **kw)
         self.dialect = self.engine.dialect.name
         if self.dialect == "postgresql":
+            pg_liveness.check_on_checkout(self.engine)
             held.refuse_others(self.engine)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_autocommit_off)
