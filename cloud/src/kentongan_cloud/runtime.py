@@ -243,6 +243,7 @@ class CloudRuntime:
         if self.link is not None:
             self.link.kill()
         await self._cancel_tasks()
+        self.db.sever()
         if self.wired is not None:
             await self.wired.aclose()
         await self.db.close()

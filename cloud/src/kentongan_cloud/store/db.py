@@ -7,6 +7,7 @@ reader tries to become a writer.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -109,7 +110,13 @@ class Database:
             kw |= {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60}
         self.engine: AsyncEngine = make_engine(url, **kw)
         self.dialect = self.engine.dialect.name
+        self._opened: weakref.WeakSet[Any] = weakref.WeakSet()
         if self.dialect == "postgresql":
+            event.listen(
+                self.engine.sync_engine,
+                "connect",
+                lambda c, _r: self._opened.add(c.driver_connection),
+            )
             pg_liveness.check_on_checkout(self.engine)
             held.refuse_others(self.engine)
         if self.dialect == "sqlite":
@@ -212,3 +219,12 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+    def sever(self) -> None:
+        """Close every PostgreSQL connection's socket now, in use or not, as the process's
+        death would: the server rolls back what was open and frees its row locks. (A task
+        cancelled mid-transaction can leave its connection checked out; in a real crash the
+        socket dies with the process. Tests' crash of a worker that lives on in the test.)"""
+        for driver in list(self._opened):  # psycopg's connections
+            if not driver.closed:
+                driver.pgconn.finish()
