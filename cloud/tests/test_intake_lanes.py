@@ -11,8 +11,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from kentongan_cloud.clock import ManualClock
 from kentongan_cloud.domain.sites import build_directory
+from kentongan_cloud.intake import pipeline
 from kentongan_cloud.intake.pipeline import Intake
 from kentongan_cloud.store.db import Database
 from kentongan_protocol.provisioning.tree import load_tree
@@ -80,3 +82,21 @@ def test_a_press_is_not_held_behind_a_stuck_background_batch(
     assert during == ["panic"]  # committed and acknowledged while the telemetry waited
     assert acked == ["panic", "telemetry"]
     assert events == 1  # the press (telemetry is not an event row)
+
+
+def test_a_message_the_classifier_fails_on_waits_in_the_background_lane(
+    config_tree: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    directory = build_directory(load_tree(config_tree))
+    post = VirtualPost(None, directory.district_id, A)  # type: ignore[arg-type]
+
+    def broken(*_: object) -> None:
+        raise ZeroDivisionError("classifier bug (test)")
+
+    monkeypatch.setattr(pipeline, "classify_mqtt", broken)
+    intake = Intake(None, directory, ManualClock(), command_expiry_s=60, heartbeat_factor=3)  # type: ignore[arg-type]
+    intake.offer(post.topic(Suffix.EVENT), post.event("panic").encode(), None)
+    assert intake.urgent.empty()
+    env = intake.queue.get_nowait()
+    assert (env.item, env.rejected) == (None, None)  # unclassified: the batch tries again
+    assert "could not classify a message" in caplog.text
