@@ -15,6 +15,7 @@ from typing import cast
 
 import uvicorn
 
+from kentongan_cloud import heap
 from kentongan_cloud.api.accounts import InvalidAccountError, check_account, describe
 from kentongan_cloud.api.app import create_app
 from kentongan_cloud.api.auth import ROLES, hash_password
@@ -59,6 +60,7 @@ async def _until_signal() -> None:
 
 async def _worker(settings: Settings, sinks: Sinks | None) -> None:
     async with CloudRuntime(settings, sinks=sinks):
+        heap.settle()
         _LOGGER.info("worker running; stop with SIGTERM")
         await _until_signal()
 
@@ -72,6 +74,7 @@ async def _serve(
     await rt.start()
     try:
         config = uvicorn.Config(create_app(settings, runtime=rt), host=host, port=port)
+        heap.settle()
         await uvicorn.Server(config).serve()
     finally:
         await rt.stop()

@@ -18,6 +18,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from kentongan_cloud import heap
 from kentongan_edge.virtual import VirtualFleet, VirtualGateway, VirtualOptions
 from kentongan_protocol.payloads import EventKind
 from kentongan_protocol.provisioning.profile import EdgeProfile
@@ -83,6 +84,9 @@ class Slice:
             ]
             self.fleet.start_all(batch)
             self.gws |= {g.gateway_id: g for g in batch}
+        # A thousand daemons' objects: with the collector's defaults a full collection
+        # here paused the gateways about 1 s, 19 times in a latency run (2026-11-28).
+        heap.settle()
         return len(self.gws)
 
     def connected(self) -> int:
