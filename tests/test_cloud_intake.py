@@ -5,7 +5,9 @@ session."""
 from __future__ import annotations
 
 import json
+import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -214,3 +216,27 @@ def test_events_sent_while_the_cloud_is_down_arrive_in_group_commits(
 def test_bad_broker_credentials_stop_the_cloud_with_a_clear_message(cloud: CloudFactory) -> None:
     with pytest.raises(ConfigError, match="broker refused the connection: Not authorized"):
         cloud.start(mqtt_overrides={"password": "wrong-password"})
+
+
+def test_messages_are_taken_on_the_event_loop_without_a_network_thread(
+    cloud: CloudFactory, mqtt_client: ClientFactory
+) -> None:
+    """paho runs on the cloud's event loop: no thread of its own to trade the GIL with
+    the database driver's, and a message reaches the intake with no hand-over between
+    threads."""
+    h = cloud.start()
+    takers: list[int] = []
+    offer = h.runtime.intake.offer
+
+    def recording(topic: str, payload: bytes, ack: Callable[[], None] | None) -> None:
+        takers.append(threading.get_ident())
+        offer(topic, payload, ack)
+
+    h.runtime.intake.offer = recording  # type: ignore[method-assign]
+    post = _post(mqtt_client)
+    ev = post.press()
+    assert acked_ids(post, 1) == {str(ev.event_id)}
+    assert takers
+    assert set(takers) == {h.thread.ident}
+    cloud_thread = f"paho-mqtt-client-{h.runtime.settings.mqtt.username}"
+    assert cloud_thread not in [t.name for t in threading.enumerate()]

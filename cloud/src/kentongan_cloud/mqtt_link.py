@@ -1,5 +1,9 @@
 """The cloud's MQTT 5 connection: the only module of the cloud that imports paho.
 
+- paho runs on the event loop (its socket driven by the loop's readers and writers, as the
+  edge does), not on a thread of its own: with a network thread, every psycopg call and
+  socket write handed the GIL to it and waited to get it back, about a quarter of the
+  loop thread's samples at 1,000 events/s (py-spy, 2026-11-28);
 - persistent session (clean_start off, a long session expiry) so events wait for us;
 - `$share/` subscriptions so several workers split the load;
 - manual acknowledgement: the broker's PUBACK for an event is sent only after the commit;
@@ -14,15 +18,14 @@
 from __future__ import annotations
 
 import asyncio
-import collections
 import functools
 import logging
 import socket
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
+from kentongan_protocol.loopio import LoopSockets, backoff_delay
 from kentongan_protocol.topics import cloud_filters
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
@@ -38,6 +41,8 @@ _LOGGER = logging.getLogger(__name__)
 # CONNACK reason codes after which retrying cannot help.
 _FATAL = {0x84, 0x85, 0x86, 0x87, 0x8C}
 NO_MATCHING_SUBSCRIBERS = 0x10
+RECONNECT_MIN_S = 1.0
+RECONNECT_MAX_S = 10.0
 
 
 class PublishError(CloudError, ConnectionError):
@@ -54,7 +59,7 @@ class InboundMessage:
 
 
 class MqttLink:
-    """A paho client on its own thread, handing messages to an asyncio loop."""
+    """A paho client on the asyncio loop, reconnecting until stopped (module docstring)."""
 
     def __init__(
         self,
@@ -73,17 +78,15 @@ class MqttLink:
         self._on_message_cb = on_message
         self._subscribe = subscribe
         self._generation = 0
-        self._lock = threading.Lock()
-        self._waiting: dict[int, asyncio.Future[int]] = {}
-        self._early: dict[int, int] = {}
-        self._forget: set[int] = set()
-        # Messages and PUBACKs from the network thread, in arrival order, for the loop.
-        self._handoff: collections.deque[InboundMessage | tuple[asyncio.Future[int], int]] = (
-            collections.deque()
-        )
-        self._drain_scheduled = False
+        self._waiting: dict[int, asyncio.Future[int]] = {}  # mid → the PUBACK's reason code
+        self._task: asyncio.Task[None] | None = None
+        self._io: LoopSockets | None = None
+        self._closed: asyncio.Future[str] | None = None
+        self._stopping = False
         self.connected = asyncio.Event()
         self.fatal: str | None = None
+        # One client for the link's life: paho resends unacknowledged commands on the next
+        # connection of the same session.
         c = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=settings.username,
@@ -93,18 +96,22 @@ class MqttLink:
         c.username_pw_set(settings.username, settings.password.get_secret_value())
         if settings.tls:
             c.tls_set(ca_certs=str(settings.ca_file) if settings.ca_file else None)
-        c.reconnect_delay_set(1, 10)
         c.max_inflight_messages_set(settings.receive_maximum)
         c.max_queued_messages_set(0)
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
         c.on_publish = self._on_publish
+        c.on_socket_open = self._socket_opened
+        c.on_socket_close = self._socket_closed
+        c.on_socket_register_write = self._socket_want_write
+        c.on_socket_unregister_write = self._socket_written
         self.client = c
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
+        """Start connecting (on the loop's thread); `wait_connected` waits for the first."""
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = self.settings.session_expiry_s
         props.ReceiveMaximum = self.settings.receive_maximum
@@ -115,7 +122,8 @@ class MqttLink:
             clean_start=False,
             properties=props,
         )
-        self.client.loop_start()
+        self._stopping = False
+        self._task = self.loop.create_task(self._run(), name="mqtt link")
 
     async def wait_connected(self, wait_s: float) -> None:
         """Wait for the first connection; give up at once when the broker refused us."""
@@ -127,17 +135,77 @@ class MqttLink:
             await wait_set(self.connected, 0.1)
 
     def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        """DISCONNECT (flushed now: paho closes the socket after it), and no more retries."""
+        self._stopping = True
+        if self.client.is_connected():
+            self.client.disconnect()
+            self.client.loop_write()
+        self._halt(abort=False)
 
     def kill(self) -> None:
         """Drop the connection without DISCONNECT, as a crash would (tests)."""
-        sock = self.client.socket()
-        self.client.loop_stop()
-        if sock is not None:
-            sock.close()
+        self._stopping = True
+        self._halt(abort=False)
 
-    # --- paho callbacks (network thread) -----------------------------------------------------
+    def _halt(self, *, abort: bool) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        self._teardown(abort=abort)
+        self.connected.clear()
+
+    async def _run(self) -> None:
+        s = self.settings
+        failures = 0
+        while not self._stopping:
+            self._closed = self.loop.create_future()
+            self._io = LoopSockets(self.loop, self.client, _LOGGER)
+            try:
+                # The TCP (and TLS) connect blocks: in the executor, the CONNECT then goes
+                # out through the loop's writer (LoopSockets hops onto the loop).
+                await self.loop.run_in_executor(None, self.client.reconnect)
+            except (OSError, ValueError) as exc:
+                reason = f"cannot reach {s.host}:{s.port}: {exc}"
+            else:
+                reason = await self._closed
+                if self.connected.is_set():
+                    failures = 0
+            self._teardown()
+            self.connected.clear()
+            if self.fatal is not None or self._stopping:
+                return
+            failures += 1
+            delay = backoff_delay(failures, RECONNECT_MIN_S, RECONNECT_MAX_S)
+            _LOGGER.warning("%s; next try in %.1f s", reason, delay)
+            await asyncio.sleep(delay)
+
+    def _teardown(self, *, abort: bool = False) -> None:
+        """Stop driving the socket and close it if paho has not; PUBACKs still awaited on
+        it are resent by paho on the next connection, their waiters keep waiting."""
+        sock = self.client.socket()
+        if self._io is not None:
+            self._io.close(sock if isinstance(sock, socket.socket) else None, abort=abort)
+            self._io = None
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result("stopped")
+
+    # --- paho callbacks (on the loop; socket open and write also from the connect) -----------
+
+    def _socket_opened(self, _c: mqtt.Client, _u: object, sock: object) -> None:
+        if self._io is not None:
+            self._io.opened(sock)
+
+    def _socket_closed(self, _c: mqtt.Client, _u: object, sock: object) -> None:
+        if self._io is not None:
+            self._io.closed(sock)
+
+    def _socket_want_write(self, _c: mqtt.Client, _u: object, sock: object) -> None:
+        if self._io is not None:
+            self._io.want_write(sock)
+
+    def _socket_written(self, _c: mqtt.Client, _u: object, sock: object) -> None:
+        if self._io is not None:
+            self._io.written(sock)
 
     def _on_connect(
         self,
@@ -151,13 +219,9 @@ class MqttLink:
             _LOGGER.error("broker refused the connection: %s", rc)
             if rc.value in _FATAL:
                 self.fatal = f"broker refused the connection: {rc}"
-                client.disconnect()
+            client.disconnect()
             return
-        sock = client.socket()
-        if isinstance(sock, socket.socket):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        with self._lock:
-            self._generation += 1
+        self._generation += 1
         if self._subscribe:
             filters = cloud_filters(self.district, self.settings.share_group)
             client.subscribe([(f, SubscribeOptions(qos=1)) for f in filters])
@@ -167,7 +231,9 @@ class MqttLink:
             self.settings.port,
             flags.session_present,
         )
-        self.loop.call_soon_threadsafe(self._now_connected)
+        self.connected.set()
+        if self.on_connected is not None:
+            self.on_connected()
 
     def _on_disconnect(
         self,
@@ -177,73 +243,39 @@ class MqttLink:
         rc: ReasonCode,
         _p: Properties | None,
     ) -> None:
-        _LOGGER.warning("disconnected from the broker: %s", rc)
-        self.loop.call_soon_threadsafe(self.connected.clear)
+        self.connected.clear()
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(f"disconnected from the broker: {rc}")
 
     def _on_message(self, _c: mqtt.Client, _u: object, msg: mqtt.MQTTMessage) -> None:
-        # The generation only changes on this thread (_on_connect): no lock needed to read it.
-        gen = self._generation
-        self._hand_over(InboundMessage(msg.topic, bytes(msg.payload), msg.qos, msg.mid, gen))
+        try:
+            self._on_message_cb(
+                InboundMessage(msg.topic, bytes(msg.payload), msg.qos, msg.mid, self._generation)
+            )
+        except Exception:
+            # Never acknowledged, so the broker redelivers it; the link reads on.
+            _LOGGER.exception("error taking a message on %s", msg.topic[:120])
 
     def _on_publish(
         self, _c: mqtt.Client, _u: object, mid: int, rc: ReasonCode, _p: Properties
     ) -> None:
-        with self._lock:
-            fut = self._waiting.pop(mid, None)
-            if fut is None:
-                if mid in self._forget:
-                    self._forget.discard(mid)
-                else:
-                    self._early[mid] = rc.value
-                return
-        self._hand_over((fut, rc.value))
-
-    def _hand_over(self, item: InboundMessage | tuple[asyncio.Future[int], int]) -> None:
-        """Queue `item` for the event loop, waking it once for whatever arrives until it
-        runs rather than once per message (each wake-up is a write to the loop's pipe)."""
-        with self._lock:
-            self._handoff.append(item)
-            if self._drain_scheduled:
-                return
-            self._drain_scheduled = True
-        self.loop.call_soon_threadsafe(self._drain_handoff)
-
-    def _drain_handoff(self) -> None:
-        with self._lock:
-            items = list(self._handoff)
-            self._handoff.clear()
-            self._drain_scheduled = False
-        for item in items:
-            if isinstance(item, InboundMessage):
-                self._on_message_cb(item)
-            else:
-                _resolve(*item)
+        fut = self._waiting.pop(mid, None)  # None: an event/ack nobody waits on
+        if fut is not None:
+            _resolve(fut, rc.value)
 
     # --- used from the event loop ------------------------------------------------------------
-
-    def _now_connected(self) -> None:
-        self.connected.set()
-        if self.on_connected is not None:
-            self.on_connected()
 
     def is_connected(self) -> bool:
         return self.connected.is_set()
 
     def ack(self, msg: InboundMessage) -> None:
         """PUBACK to the broker, only on the connection that delivered the message."""
-        if msg.qos == 0:
-            return
-        with self._lock:
-            current = msg.generation == self._generation
-        if current:
+        if msg.qos != 0 and msg.generation == self._generation and self.client.is_connected():
             self.client.ack(msg.mid, msg.qos)
 
     def publish_nowait(self, topic: str, payload: bytes, *, expiry_s: int | None = None) -> None:
         """QoS 1, without waiting for the PUBACK (event acks to gateways)."""
-        info = self.client.publish(topic, payload, qos=1, properties=_expiry(expiry_s))
-        with self._lock:
-            if self._early.pop(info.mid, None) is None:
-                self._forget.add(info.mid)
+        self.client.publish(topic, payload, qos=1, properties=_expiry(expiry_s))
 
     async def publish(
         self, topic: str, payload: bytes, *, expiry_s: int | None = None, ack_wait_s: float = 10.0
@@ -256,21 +288,16 @@ class MqttLink:
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             msg = f"publish failed: {mqtt.error_string(info.rc)}"
             raise PublishError(msg)
+        # The PUBACK is read by a later turn of this loop: registering now cannot miss it.
         fut: asyncio.Future[int] = self.loop.create_future()
-        with self._lock:
-            early = self._early.pop(info.mid, None)
-            if early is None:
-                self._waiting[info.mid] = fut
-        if early is not None:
-            fut.set_result(early)
+        self._waiting[info.mid] = fut
         try:
             code = await result_within(fut, ack_wait_s)
         except TimeoutError:
-            with self._lock:
-                if self._waiting.pop(info.mid, None) is not None:
-                    self._forget.add(info.mid)
             msg = f"no PUBACK for {topic} within {ack_wait_s} s"
             raise PublishError(msg) from None
+        finally:
+            self._waiting.pop(info.mid, None)
         if code >= 0x80:
             msg = f"broker refused publish to {topic}: reason 0x{code:02x}"
             raise PublishError(msg)

@@ -22,6 +22,7 @@ import socket
 import ssl
 
 import paho.mqtt.client as mqtt
+from kentongan_protocol.loopio import LoopSockets, backoff_delay
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -33,10 +34,8 @@ from kentongan_edge.linkspec import (
     LinkListener,
     LinkSettings,
     Retained,
-    backoff_delay,
     tls_context,
 )
-from kentongan_edge.loopio import LoopSockets
 
 __all__ = ["LinkError", "LinkListener", "LinkSettings", "MqttLink", "Retained"]
 

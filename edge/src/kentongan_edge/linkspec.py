@@ -6,7 +6,6 @@ these types without touching paho.
 
 from __future__ import annotations
 
-import random
 import ssl
 from dataclasses import dataclass
 from typing import Protocol
@@ -76,12 +75,6 @@ class LinkSettings:
         if self.reconnect_min_s <= 0 or self.reconnect_max_s < self.reconnect_min_s:
             msg = "reconnect delays must be positive and min <= max"
             raise ValueError(msg)
-
-
-def backoff_delay(failures: int, low: float, high: float) -> float:
-    """Capped exponential backoff with jitter: between half and all of min(high, low·2ⁿ)."""
-    ceiling = min(high, low * (2 ** min(failures, 30)))
-    return random.uniform(ceiling / 2, ceiling)
 
 
 def tls_context(ca_file: str | None) -> ssl.SSLContext:

@@ -2,13 +2,16 @@
 
 paho's external-loop hooks tell us when its socket opens, closes and has bytes to write; we
 answer with the loop's readers and writers and a once-a-second `loop_misc` for keepalive.
-The client is seen through a small protocol, so this module needs no paho import.
+The client is seen through a small protocol, so this module needs no paho import. The edge
+(thousands of links in one process for virtual gateways) and the cloud (no second thread to
+hand the GIL to and fro with psycopg's) both keep their links this way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import socket
 import ssl
 import struct
@@ -16,6 +19,12 @@ from collections.abc import Callable
 from typing import Protocol
 
 MISC_INTERVAL_S = 1.0
+
+
+def backoff_delay(failures: int, low: float, high: float) -> float:
+    """Capped exponential backoff with jitter: between half and all of min(high, low·2ⁿ)."""
+    ceiling = min(high, low * (2 ** min(failures, 30)))
+    return random.uniform(ceiling / 2, ceiling)
 
 
 class SocketClient(Protocol):
