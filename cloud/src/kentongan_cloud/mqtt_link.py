@@ -43,6 +43,8 @@ _FATAL = {0x84, 0x85, 0x86, 0x87, 0x8C}
 NO_MATCHING_SUBSCRIBERS = 0x10
 RECONNECT_MIN_S = 1.0
 RECONNECT_MAX_S = 10.0
+# Messages read per turn of the loop while more wait (LoopSockets): one turn read one.
+READS_PER_TURN = 100
 
 
 class PublishError(CloudError, ConnectionError):
@@ -159,7 +161,7 @@ class MqttLink:
         failures = 0
         while not self._stopping:
             self._closed = self.loop.create_future()
-            self._io = LoopSockets(self.loop, self.client, _LOGGER)
+            self._io = LoopSockets(self.loop, self.client, _LOGGER, reads=READS_PER_TURN)
             try:
                 # The TCP (and TLS) connect blocks: in the executor, the CONNECT then goes
                 # out through the loop's writer (LoopSockets hops onto the loop).

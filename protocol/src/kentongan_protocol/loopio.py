@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import select
 import socket
 import ssl
 import struct
@@ -49,8 +50,11 @@ class LoopSockets:
         loop: asyncio.AbstractEventLoop,
         client: SocketClient,
         log: logging.LoggerAdapter[logging.Logger] | logging.Logger,
+        *,
+        reads: int = 1,
     ) -> None:
         self._loop = loop
+        self._reads = reads
         self._client = client
         self._log = log
         self._misc: asyncio.TimerHandle | None = None
@@ -100,8 +104,15 @@ class LoopSockets:
             self._loop.remove_writer(sock)
 
     def _readable(self, sock: socket.socket) -> None:
+        """paho reads one packet per call. With `reads` above 1, up to that many while more
+        bytes wait, in this one turn of the loop: a busy link's messages (the cloud's) then
+        wait behind one turn of everything else on the loop, not one turn per message."""
         try:
             self._client.loop_read()
+            for _ in range(self._reads - 1):
+                if not _more(sock):
+                    break
+                self._client.loop_read()
             # TLS may hold decrypted bytes the socket no longer signals.
             while isinstance(sock, ssl.SSLSocket) and sock.fileno() >= 0 and sock.pending():
                 self._client.loop_read()
@@ -132,3 +143,17 @@ class LoopSockets:
             if abort:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             sock.close()
+
+
+def _more(sock: socket.socket) -> bool:
+    """Whether bytes are waiting on `sock` (or TLS holds some decrypted), without blocking."""
+    if sock.fileno() < 0:
+        return False
+    if isinstance(sock, ssl.SSLSocket):
+        return sock.pending() > 0 or bool(select.select([sock], [], [], 0)[0])
+    try:
+        return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True  # let paho's read meet the error and close the connection
