@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -236,8 +237,10 @@ def test_a_closed_incident_refuses_further_steps() -> None:
 PRESS = (-4.9013, 105.2368)  # a press in kampung "yukum-jaya", about 330 m east of NEAR
 
 
-def opened(post: str, kampung: str, lat: float, lon: float, at_s: float = 0) -> Incident:
-    a = act(at_s, post=post, kampung=kampung, lat=lat, lon=lon)
+def opened(
+    post: str, kampung: str, lat: float, lon: float, at_s: float = 0, status: str = "actual"
+) -> Incident:
+    a = act(at_s, post=post, kampung=kampung, lat=lat, lon=lon, status=status)
     return activate(None, [], a, radius_m=1000, actor="t")[0].incident
 
 
@@ -245,36 +248,69 @@ NEAR = opened("tb-poncowati-01", "poncowati", -4.9013, 105.2338)  # other kampun
 SAME_KAMPUNG = opened("yj-yukum-jaya-09", "yukum-jaya", -4.70, 105.00)  # far, same kampung
 FAR = opened("sb-setia-bumi-01", "setia-bumi", -4.805, 105.53)
 OLD = opened("tb-poncowati-02", "poncowati", -4.9014, 105.2339, at_s=-600)  # long quiet
+DRILL_NEAR = opened("tb-poncowati-03", "poncowati", -4.9012, 105.2337, status="exercise")
 
 
-def peers(db_url: str, kampungs: set[str], boxes: list[BoundingBox]) -> set[str]:
-    async def go() -> set[str]:
+Query = tuple[set[str], list[BoundingBox], Sequence[str], Sequence[str]]
+
+
+def found(db_url: str, *queries: Query) -> list[list[str]]:
+    """For each (kampungs, boxes, keys, statuses), the posts of what `for_batch` finds among
+    NEAR, SAME_KAMPUNG, FAR, OLD and an exercise beside NEAR, sorted, one per incident."""
+
+    async def go() -> list[list[str]]:
         db = Database(db_url)
         try:
             await db.create_schema()
             async with db.transaction() as tx:
-                await tx.incidents.add([NEAR, SAME_KAMPUNG, FAR, OLD])
-            async with db.transaction() as tx:
-                got = await tx.incidents.recently_active(
-                    ["pencurian"], T0 - timedelta(minutes=2), kampungs, boxes
-                )
-            return {i.post for i in got}
+                await tx.incidents.add([NEAR, SAME_KAMPUNG, FAR, OLD, DRILL_NEAR])
+            out = []
+            for kampungs, boxes, keys, statuses in queries:
+                async with db.transaction() as tx:
+                    got = await tx.incidents.for_batch(
+                        keys, ["pencurian"], statuses, T0 - timedelta(minutes=2), kampungs, boxes
+                    )
+                out.append(sorted(i.post for i in got))
+            return out
         finally:
             await db.close()
 
     return asyncio.run(go())
 
 
+def peers(db_url: str, kampungs: set[str], boxes: list[BoundingBox]) -> list[str]:
+    return found(db_url, (kampungs, boxes, (), ("actual",)))[0]
+
+
 def test_peers_are_the_recent_incidents_in_the_kampung_or_the_radius(db_url: str) -> None:
     box = BoundingBox.around(*PRESS, 1000)
-    assert peers(db_url, {"yukum-jaya"}, [box]) == {"tb-poncowati-01", "yj-yukum-jaya-09"}
+    assert peers(db_url, {"yukum-jaya"}, [box]) == ["tb-poncowati-01", "yj-yukum-jaya-09"]
 
 
 def test_many_places_in_one_batch_share_one_covering_box(db_url: str) -> None:
     # 25 presses spread along a line: more than the statement takes boxes of, so one box
     # around them all; it still holds NEAR and still leaves out FAR.
     boxes = [BoundingBox.around(PRESS[0] + i * 0.001, PRESS[1], 500) for i in range(25)]
-    assert peers(db_url, set(), boxes) == {"tb-poncowati-01"}
+    assert peers(db_url, set(), boxes) == ["tb-poncowati-01"]
+
+
+def test_a_batch_finds_its_open_incidents_and_its_peers_in_one_read(db_url: str) -> None:
+    box = BoundingBox.around(*PRESS, 1000)
+    # FAR and OLD by their keys (OLD is no peer: quiet too long), NEAR as a peer and by its
+    # key: each once.
+    keys = [k for k in (FAR.open_key, OLD.open_key, NEAR.open_key) if k is not None]
+    both = ["sb-setia-bumi-01", "tb-poncowati-01", "tb-poncowati-02"]
+    assert found(db_url, (set(), [box], keys, ["actual"]), (set(), [], keys, ["actual"])) == [
+        both,
+        both,
+    ]
+
+
+def test_an_exercise_is_a_peer_of_exercises_only(db_url: str) -> None:
+    box = BoundingBox.around(*PRESS, 1000)
+    assert found(
+        db_url, (set(), [box], (), ["exercise"]), (set(), [box], (), ["actual", "exercise"])
+    ) == [["tb-poncowati-03"], ["tb-poncowati-01", "tb-poncowati-03"]]
 
 
 def test_covering_box_holds_every_box() -> None:

@@ -163,23 +163,23 @@ def _gateway_of(item: Item) -> str | None:
 
 
 async def _load_incidents(b: _Batch, items: list[EventItem]) -> None:
-    keys, types, kampungs, boxes = set(), set(), set(), set()
+    keys, types, statuses, kampungs, boxes = set(), set(), set(), set(), set()
     for i in items:
         ev = i.event
         if ev.kind in INCIDENT_KINDS and ev.incident_type is not None:
             keys.add(open_key(i.post, ev.incident_type, ev.status))
             types.add(ev.incident_type)
+            statuses.add(ev.status)
             # Where a peer could confirm this press (activate's rule: same kampung or
             # within the type's radius).
             kampungs.add(i.place.kampung)
             itype = b.effects.directory.incident_type(ev.incident_type)
             if itype is not None and itype.fanout_radius_m > 0:
                 boxes.add(BoundingBox.around(i.lat, i.lon, itype.fanout_radius_m))
-    opened = await b.tx.incidents.open_by_keys(sorted(keys))
-    peers = await b.tx.incidents.recently_active(
-        sorted(types), b.now - CONFIRM_WINDOW, kampungs, boxes
+    found = await b.tx.incidents.for_batch(
+        sorted(keys), sorted(types), sorted(statuses), b.now - CONFIRM_WINDOW, kampungs, boxes
     )
-    for inc in [*opened.values(), *peers]:
+    for inc in found:
         _remember(b, inc)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from kentongan_cloud.domain.geo import BoundingBox
 from kentongan_cloud.domain.incident import Activation, Incident
@@ -138,48 +139,25 @@ class IncidentRepo:
         ).first()
         return None if row is None else _from_row(row)
 
-    async def open_by_keys(self, keys: Sequence[str]) -> dict[str, Incident]:
-        if not keys:
-            return {}
-        rows = await self.conn.execute(select(incidents).where(incidents.c.open_key.in_(keys)))
-        out = {}
-        for r in rows:
-            inc = _from_row(r)
-            out[inc.open_key or ""] = inc
-        return out
-
-    async def recently_active(
+    async def for_batch(
         self,
+        keys: Sequence[str],
         types: Sequence[str],
+        statuses: Sequence[str],
         since: datetime,
         kampungs: Collection[str],
         boxes: Collection[BoundingBox],
     ) -> list[Incident]:
-        """Open incidents of these types with an activation since `since` that lie in one of
-        `kampungs` or `boxes`: the peers that could confirm the presses there. The caller
-        still measures the distance (a box holds a little more than its circle).
-
-        Without the place, a burst in one kecamatan loaded every incident of the burst into
-        every batch: hundreds of rows turned into objects to find the two or three nearby."""
-        if not types or not (kampungs or boxes):
-            return []
-        if len(boxes) > _MAX_BOXES:
-            boxes = [BoundingBox.covering(boxes)]
+        """In one round trip, what an intake batch works with: the open incidents of `keys`,
+        and the peers that could confirm its presses (`_recently_active`), each once."""
         c = incidents.c
-        rows = await self.conn.execute(
-            select(incidents).where(
-                c.open_key.is_not(None),
-                c.incident_type.in_(types),
-                c.last_activation_at >= since,
-                or_(
-                    c.kampung.in_(sorted(kampungs)),
-                    *(
-                        and_(c.lat.between(b.south, b.north), c.lon.between(b.west, b.east))
-                        for b in boxes
-                    ),
-                ),
-            )
-        )
+        wanted: list[ColumnElement[bool]] = [c.open_key.in_(keys)] if keys else []
+        peers = _recently_active(types, statuses, since, kampungs, boxes)
+        if peers is not None:
+            wanted.append(peers)
+        if not wanted:
+            return []
+        rows = await self.conn.execute(select(incidents).where(or_(*wanted)))
         return [_from_row(r) for r in rows]
 
     async def add(self, incs: Sequence[Incident]) -> None:
@@ -303,3 +281,35 @@ class IncidentRepo:
             .values(name=None, phone=None, description=None)
         )
         return int(res.rowcount)
+
+
+def _recently_active(
+    types: Sequence[str],
+    statuses: Sequence[str],
+    since: datetime,
+    kampungs: Collection[str],
+    boxes: Collection[BoundingBox],
+) -> ColumnElement[bool] | None:
+    """Open incidents of these types and statuses with an activation since `since` that lie
+    in one of `kampungs` or `boxes`: the peers that could confirm the presses there. The
+    caller still measures the distance (a box holds a little more than its circle). None: no
+    such peer. The status lets the (type, status, last activation) index read only the
+    recent entries: without it, it read every incident of the type (5 ms at 200,000).
+
+    Without the place, a burst in one kecamatan loaded every incident of the burst into
+    every batch: hundreds of rows turned into objects to find the two or three nearby."""
+    if not types or not statuses or not (kampungs or boxes):
+        return None
+    if len(boxes) > _MAX_BOXES:
+        boxes = [BoundingBox.covering(boxes)]
+    c = incidents.c
+    return and_(
+        c.open_key.is_not(None),
+        c.incident_type.in_(types),
+        c.status.in_(statuses),
+        c.last_activation_at >= since,
+        or_(
+            c.kampung.in_(sorted(kampungs)),
+            *(and_(c.lat.between(b.south, b.north), c.lon.between(b.west, b.east)) for b in boxes),
+        ),
+    )
